@@ -1,0 +1,107 @@
+"""The ``undersigned`` command-line program: one click group wrapping the management commands."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "undersigned.settings")
+    import django
+
+    django.setup()
+
+
+class DjangoGroup(click.Group):
+    """Sets Django up before any subcommand runs (but not for ``--help``)."""
+
+    def invoke(self, ctx: click.Context):
+        if ctx.protected_args or ctx.args:
+            try:
+                setup_django()
+            except Exception as error:  # ImproperlyConfigured and friends: say it plainly, no traceback
+                raise click.ClickException(str(error)) from error
+        return super().invoke(ctx)
+
+
+@click.group(cls=DjangoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="undersigned")
+def main() -> None:
+    """undersigned: open letters with verified, anonymous signatures and auditable counts."""
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Web processes (default: 2 × cores + 1).")
+@click.option("--no-worker", is_flag=True, help="Do not start the background worker (run `undersigned worker` yourself).")
+@click.option("--no-demo", is_flag=True, help="Do not create the demo letter in an empty database.")
+def serve(bind: str, port: int, workers: int | None, no_worker: bool, no_demo: bool) -> None:
+    """Prepare the database and serve the site with gunicorn (and a background worker)."""
+    from undersigned.organizers.setup import prepare_site
+
+    for line in prepare_site(with_demo=not no_demo):
+        click.echo(line)
+    worker = None
+    if not no_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "undersigned", "worker"])
+    workers = workers or (2 * (os.cpu_count() or 1) + 1)
+    click.echo(f"Serving at http://{bind}:{port}/ (Ctrl+C to stop)")
+    command = [
+        sys.executable, "-m", "gunicorn", "undersigned.wsgi:application",
+        "--bind", f"{bind}:{port}", "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
+        # No access log: it would pair network addresses and user agents with what they requested.
+        "--error-logfile", "-", "--log-level", "warning", "--graceful-timeout", "5",
+    ]
+    web = subprocess.Popen(command)
+
+    def stop(signum, frame):  # noqa: ARG001
+        for process in (web, worker):
+            if process and process.poll() is None:
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        code = web.wait()
+    finally:
+        stop(None, None)
+        if worker:
+            worker.wait(timeout=10)
+    sys.exit(code if code > 0 else 0)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run every due job once, then exit.")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 60), help="Seconds between polls.")
+def worker(once: bool, interval: float) -> None:
+    """Send emails and run scheduled jobs (opening and closing letters, publishing batches)."""
+    from undersigned.messaging.worker import run_worker
+
+    run_worker(once=once, interval=interval)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def manage(args: tuple[str, ...]) -> None:
+    """Run a Django management command (e.g. `undersigned manage migrate`)."""
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["undersigned manage", *args])
+
+
+def _register_app_commands() -> None:
+    """App command groups live beside their app; import them here so `main` lists them."""
+    from undersigned.companies.cli import companies
+    from undersigned.contracts.cli import contracts
+
+    main.add_command(companies)
+    main.add_command(contracts)
+
+
+_register_app_commands()

@@ -1,0 +1,1 @@
+"""Helpers without models: settings parsing, hashing, canonical JSON, email composition."""

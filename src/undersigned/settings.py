@@ -1,0 +1,200 @@
+"""Settings for undersigned, read from the environment (see the README for every variable).
+
+Safe defaults: DEBUG off, SQLite under the data directory, secrets generated on first start and kept
+in files readable only by their owner. Bad values stop the process at start with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from undersigned.lib.env import envbool, envint, envlist, envstr
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(envstr("DATA_DIR", str(Path.cwd() / "var"))).resolve()
+
+
+def _generated_secret(name: str) -> str:
+    """A secret from the environment, or one generated once and kept in DATA_DIR (mode 0600)."""
+    value = envstr(name)
+    if value:
+        return value
+    path = DATA_DIR / "secrets" / name.lower()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+DEBUG = envbool("DEBUG", "False")
+SECRET_KEY = _generated_secret("SECRET_KEY")
+# Encrypts what must be kept for a while but must not be readable from a database dump alone:
+# private token keys, addresses of emails waiting in the outbox.
+ENCRYPTION_KEY = _generated_secret("ENCRYPTION_KEY")
+
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.hostname:
+    raise ImproperlyConfigured(f"Unexpected value SITE_URL={SITE_URL}, use e.g. https://letters.example.org")
+SITE_NAME = envstr("SITE_NAME", "undersigned")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", f"{_site.hostname},127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+USE_HTTPS = _site.scheme == "https"
+
+INSTALLED_APPS = [
+    "undersigned.organizers.apps.OrganizersAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "undersigned.companies",
+    "undersigned.letters",
+    "undersigned.signatures",
+    "undersigned.verification",
+    "undersigned.ledger",
+    "undersigned.contracts",
+    "undersigned.moderation",
+    "undersigned.messaging",
+    "undersigned.organizers.apps.OrganizersConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "undersigned.lib.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "undersigned.urls"
+WSGI_APPLICATION = "undersigned.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "undersigned.lib.context.site",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'undersigned.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DATABASE_CONN_MAX_AGE", "60"))}
+except ValueError as error:
+    raise ImproperlyConfigured(f"Unexpected value DATABASE_URL: {error}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers proceed while one writer commits; IMMEDIATE avoids upgrade deadlocks.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if DATABASES["default"]["NAME"] == ":memory:" else 60
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Email: EMAIL_URL=smtp://user:password@host:587 (STARTTLS) or smtps://…:465 (TLS). Without it, mail
+# goes to the demo outbox on disk, readable at /outbox/ — meant for trying the site, not for use.
+EMAIL_URL = envstr("EMAIL_URL")
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Letters <noreply@localhost>")
+# Verification codes go out under a neutral name: corporate gateways log senders and subjects.
+NEUTRAL_FROM_EMAIL = envstr("NEUTRAL_FROM_EMAIL", DEFAULT_FROM_EMAIL)
+OUTBOX_DIR = DATA_DIR / "outbox"
+if EMAIL_URL:
+    _mail = urlsplit(EMAIL_URL)
+    if _mail.scheme not in ("smtp", "smtps") or not _mail.hostname:
+        raise ImproperlyConfigured("Unexpected value EMAIL_URL, use smtp://user:password@host:port or smtps://…")
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _mail.hostname
+    EMAIL_PORT = _mail.port or (465 if _mail.scheme == "smtps" else 25)
+    EMAIL_HOST_USER = _mail.username or ""
+    EMAIL_HOST_PASSWORD = _mail.password or ""
+    EMAIL_USE_SSL = _mail.scheme == "smtps"
+    EMAIL_USE_TLS = _mail.scheme == "smtp" and envbool("EMAIL_USE_TLS", "True" if EMAIL_PORT == 587 else "False")
+    EMAIL_TIMEOUT = 20
+    DEMO_OUTBOX = False
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = OUTBOX_DIR
+    DEMO_OUTBOX = True
+
+# Confirmation links for self-reported signatures stop working after this many hours.
+CONFIRMATION_HOURS = envint("CONFIRMATION_HOURS", "72", minimum=1)
+# Signatures enter the public list and counts in batches this many seconds apart.
+PUBLICATION_INTERVAL = envint("PUBLICATION_INTERVAL", "300", minimum=0)
+SIGNATURES_PER_PAGE = 50
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if USE_HTTPS:
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000", minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True")
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "True")
+
+# Logs never carry network addresses, user agents or email addresses: Django's request logger
+# (which prints the request line and, on errors, the request) is kept to warnings without request data,
+# and gunicorn's access log is off (see undersigned.cli).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR", "propagate": True},
+        "django.server": {"level": "WARNING", "propagate": True},
+    },
+}
+ADMINS: list = []

@@ -1,0 +1,1 @@
+"""Shared fixtures. Fixtures are defined in code; randomness is seeded."""
