@@ -9,6 +9,7 @@ from undersigned.lib import openapi
 urlpatterns = [
     path("api/v1/openapi.json", openapi.openapi_view, name="openapi"),
     path("api/v1/", include("undersigned.letters.api_urls")),
+    path("api/v1/", include("undersigned.companies.api_urls")),
     path("api/v1/", include("undersigned.contracts.api_urls")),
     path("organizer/", include("undersigned.organizers.urls")),
     path("organizer/", admin.site.urls),
