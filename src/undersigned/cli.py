@@ -95,6 +95,15 @@ def manage(args: tuple[str, ...]) -> None:
     execute_from_command_line(["undersigned manage", *args])
 
 
+@main.command("organizer-link")
+@click.option("--username", default="organizer", show_default=True, help="The organizer account (created if missing).")
+def organizer_link(username: str) -> None:
+    """Print a one-time link that signs an organizer in (valid 24 hours)."""
+    from undersigned.organizers.accounts import organizer_login_link
+
+    click.echo(organizer_login_link(username))
+
+
 def _register_app_commands() -> None:
     """App command groups live beside their app; import them here so `main` lists them."""
     from undersigned.companies.cli import companies

@@ -57,8 +57,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_tasks",
-    "django_tasks_db",
     "undersigned.companies",
     "undersigned.letters",
     "undersigned.signatures",
@@ -118,7 +116,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if DATABASES["default"]["NAME"] == ":memory:" else 60
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
@@ -198,3 +195,6 @@ LOGGING = {
     },
 }
 ADMINS: list = []
+
+# Reverse proxies in front of the site (each appends to X-Forwarded-For); 0 means none.
+PROXY_COUNT = envint("PROXY_COUNT", "0", minimum=0)

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from undersigned.letters import views
+
+app_name = "letters"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("letters/<slug:slug>/", views.detail, name="detail"),
+]

@@ -1,3 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from undersigned.messaging import views
+
+app_name = "messaging"
+urlpatterns = [path("", views.outbox, name="outbox")]

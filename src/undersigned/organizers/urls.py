@@ -1,3 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from undersigned.organizers import views
+
+app_name = "organizers"
+urlpatterns = [path("sign-in/<str:token>/", views.login_with_token, name="login")]

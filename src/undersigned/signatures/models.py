@@ -1,1 +1,116 @@
-"""Models of the signatures app."""
+"""Signatures: who signed a letter, as what they chose to show, and whether it counts."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from undersigned.companies.models import Company
+from undersigned.letters.models import Letter
+
+
+class Signature(models.Model):
+    class Kind(models.TextChoices):
+        VERIFIED = "verified", _("Verified")
+        SELF_REPORTED = "self_reported", _("Self-reported")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for email confirmation")
+        HELD = "held", _("Held for review")
+        CONFIRMED = "confirmed", _("Confirmed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        INVALIDATED = "invalidated", _("Invalidated")
+
+    class Review(models.TextChoices):
+        PENDING = "pending", _("Not yet reviewed")
+        APPROVED = "approved", _("Approved")
+        HIDDEN = "hidden", _("Hidden")
+
+    # Named groups of states.
+    COUNTED_STATUSES = (Status.CONFIRMED,)
+    # One live signature per address and letter; a withdrawn signer may sign again.
+    LIVE_STATUSES = (Status.PENDING, Status.HELD, Status.CONFIRMED)
+
+    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="signatures")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SELF_REPORTED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # The registry company the signer's words matched (may be a subsidiary; counts roll up to its root).
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="signatures")
+    # What the signer wrote, kept as written.
+    company_as_written = models.CharField(max_length=120)
+    name = models.CharField(max_length=100, blank=True)
+    role = models.CharField(max_length=120, blank=True)
+    comment = models.TextField(max_length=500, blank=True)
+    show_name = models.BooleanField(default=False)
+    # Names, roles, comments and unknown company names are shown only once an organizer approves them;
+    # a hidden signature still counts, shown as "Anonymous".
+    review = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
+    # Over a rate limit when submitted: after confirmation it waits for an organizer instead of counting.
+    held_for_review = models.BooleanField(default=False)
+
+    # HMAC of the canonical email address with the letter's secret key: recognises a second signature
+    # from the same address without storing the address. Null for verified signatures.
+    email_digest = models.BinaryField(max_length=32, null=True, editable=False)
+    confirmation_digest = models.BinaryField(max_length=32, null=True, editable=False)
+    confirmation_expires_at = models.DateTimeField(null=True, editable=False)
+    withdrawal_digest = models.BinaryField(max_length=32, null=True, editable=False)
+    # Day granularity only: finer times would help correlate a signature with a visit.
+    confirmed_on = models.DateField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["letter", "status"], name="signature_letter_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "email_digest"],
+                condition=Q(status__in=["pending", "held", "confirmed"]) & Q(email_digest__isnull=False),
+                name="one_live_signature_per_address",
+            ),
+            models.UniqueConstraint(
+                fields=["withdrawal_digest"], condition=Q(withdrawal_digest__isnull=False), name="unique_withdrawal"
+            ),
+            models.UniqueConstraint(
+                fields=["confirmation_digest"], condition=Q(confirmation_digest__isnull=False), name="unique_confirmation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name}, {self.display_company}"
+
+    @property
+    def is_counted(self) -> bool:
+        return self.status in self.COUNTED_STATUSES
+
+    @property
+    def confirmation_expired(self) -> bool:
+        return self.confirmation_expires_at is not None and self.confirmation_expires_at < timezone.now()
+
+    # What the public sees.
+
+    @property
+    def shows_details(self) -> bool:
+        return self.review == self.Review.APPROVED
+
+    @property
+    def display_name(self) -> str:
+        if self.show_name and self.name and self.shows_details:
+            return self.name
+        return str(_("Anonymous"))
+
+    @property
+    def display_role(self) -> str:
+        return self.role if self.show_name and self.shows_details else ""
+
+    @property
+    def display_comment(self) -> str:
+        return self.comment if self.shows_details else ""
+
+    @property
+    def display_company(self) -> str:
+        if self.company_id:
+            return self.company.name
+        if self.shows_details:
+            return self.company_as_written
+        return str(_("another company"))

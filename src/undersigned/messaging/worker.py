@@ -1,0 +1,133 @@
+"""The background worker: sends the outbox and runs scheduled jobs. No broker: it polls the database
+and claims rows with conditional UPDATEs, so several workers can run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import smtplib
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import close_old_connections
+from django.utils import timezone
+
+from undersigned.lib.sealing import unseal
+from undersigned.messaging.models import OutgoingEmail
+
+log = logging.getLogger("undersigned.worker")
+
+MAX_ATTEMPTS = 8
+BATCH_SIZE = 200
+CLAIM_SECONDS = 120
+SCHEDULE_EVERY_SECONDS = 30
+
+
+def _is_temporary(error: Exception) -> bool:
+    """4xx SMTP answers and network trouble are worth retrying; 5xx answers are not."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    return isinstance(error, (OSError, smtplib.SMTPServerDisconnected))
+
+
+def _claim(now) -> list[OutgoingEmail]:
+    candidates = list(OutgoingEmail.objects.filter(next_attempt_at__lte=now).values_list("id", "attempts")[:BATCH_SIZE])
+    claimed = []
+    for pk, attempts in candidates:
+        # Whoever moves next_attempt_at first owns the message for CLAIM_SECONDS.
+        if OutgoingEmail.objects.filter(pk=pk, attempts=attempts, next_attempt_at__lte=now).update(
+            attempts=attempts + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
+        ):
+            claimed.append(pk)
+    return list(OutgoingEmail.objects.filter(pk__in=claimed))
+
+
+def deliver_due_emails() -> int:
+    """Send what is due over one SMTP connection. Returns how many were sent."""
+    messages = _claim(timezone.now())
+    if not messages:
+        return 0
+    sent = 0
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as error:  # noqa: BLE001 - the server is down: retry all of them later
+        for message in messages:
+            _retry_or_drop(message, error)
+        return 0
+    try:
+        for message in messages:
+            email = EmailMultiAlternatives(
+                subject=message.subject, body=message.body_text, from_email=message.from_email,
+                to=[unseal(message.sealed_recipient)], connection=connection,
+            )
+            if message.body_html:
+                email.attach_alternative(message.body_html, "text/html")
+            try:
+                email.send()
+            except Exception as error:  # noqa: BLE001
+                _retry_or_drop(message, error)
+                if isinstance(error, (smtplib.SMTPServerDisconnected, OSError)):
+                    connection.close()
+                    connection.open()
+                continue
+            # Sent: the address is not needed any more.
+            message.delete()
+            sent += 1
+    finally:
+        connection.close()
+    return sent
+
+
+def _retry_or_drop(message: OutgoingEmail, error: Exception) -> None:
+    # Log the kind of error and the message id only: SMTP errors can quote the recipient's address.
+    if _is_temporary(error) and message.attempts < MAX_ATTEMPTS:
+        delay = timedelta(seconds=min(3600, 30 * 2 ** (message.attempts - 1)))
+        OutgoingEmail.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() + delay)
+        log.warning("email %s: temporary failure (%s), retry in %ss", message.pk, type(error).__name__, int(delay.total_seconds()))
+    else:
+        message.delete()
+        log.error("email %s: dropped after %s attempt(s) (%s)", message.pk, message.attempts, type(error).__name__)
+
+
+def run_scheduled_jobs() -> None:
+    from undersigned.letters.models import Letter
+    from undersigned.moderation import limits
+    from undersigned.signatures.actions import prune_expired_confirmations
+
+    Letter.apply_schedules()
+    prune_expired_confirmations()
+    limits.prune()
+
+
+def run_worker(*, once: bool = False, interval: float = 1.0) -> None:
+    running = True
+
+    def stop(signum, frame):  # noqa: ARG001
+        nonlocal running
+        running = False
+
+    if not once:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    last_schedule = 0.0
+    log.info("worker started (%s)", "demo outbox" if settings.DEMO_OUTBOX else "SMTP")
+    while True:
+        close_old_connections()
+        if time.monotonic() - last_schedule >= SCHEDULE_EVERY_SECONDS or once:
+            run_scheduled_jobs()
+            last_schedule = time.monotonic()
+        sent = deliver_due_emails()
+        if once:
+            while sent:  # drain everything that is due
+                sent = deliver_due_emails()
+            return
+        if not running:
+            return
+        if not sent:
+            time.sleep(interval)

@@ -1,0 +1,136 @@
+"""Every change to signatures that has side effects goes through one of these functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from undersigned.companies.matching import canonical_email, match_company_name
+from undersigned.letters.models import Letter, LetterSecret
+from undersigned.lib.tokens import derived_token, keyed_digest, new_token, token_digest
+from undersigned.messaging import emails
+from undersigned.moderation import limits
+from undersigned.signatures.models import Signature
+
+
+class SigningClosed(Exception):
+    """The letter does not take signatures (draft, closed or archived)."""
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def email_digest(letter: Letter, address: str) -> bytes:
+    secret, _ = LetterSecret.objects.get_or_create(letter=letter)
+    return keyed_digest(secret.email_digest_key, canonical_email(address))
+
+
+@dataclass
+class Submission:
+    name: str
+    company: str
+    role: str
+    comment: str
+    show_name: bool
+    email: str
+
+
+def submit_signature(letter: Letter, submission: Submission, *, network_address: str | None) -> None:
+    """Record a self-reported signature waiting for confirmation and queue the confirmation email.
+
+    The caller's answer is the same whatever happens here (new signature, second one from the same
+    address, held for review), so the page never reveals whether an address has signed.
+    """
+    if not letter.is_signable:
+        raise SigningClosed(letter.slug)
+    digest = email_digest(letter, submission.email)
+    domain = submission.email.rpartition("@")[2].lower()
+    held = limits.over_limit(letter, network_address=network_address, email_domain=domain)
+    letter_url = _absolute(reverse("letters:detail", args=[letter.slug]))
+    confirm_token = new_token()
+    withdraw_token = withdrawal_token_for(confirm_token)
+    fields = {
+        "company": match_company_name(submission.company),
+        "company_as_written": submission.company,
+        "name": submission.name if submission.show_name else "",
+        "role": submission.role,
+        "comment": submission.comment,
+        "show_name": submission.show_name,
+        "held_for_review": held,
+        "confirmation_digest": token_digest(confirm_token),
+        "confirmation_expires_at": timezone.now() + timedelta(hours=settings.CONFIRMATION_HOURS),
+        "withdrawal_digest": token_digest(withdraw_token),
+    }
+    with transaction.atomic():
+        existing = (
+            Signature.objects.select_for_update()
+            .filter(letter=letter, email_digest=digest, status__in=Signature.LIVE_STATUSES)
+            .first()
+        )
+        if existing and existing.status != Signature.Status.PENDING:
+            emails.already_signed(submission.email, letter_title=letter.text().title, letter_url=letter_url)
+            return
+        if existing:
+            # Not confirmed yet: the newest form wins and a fresh link replaces the old one.
+            Signature.objects.filter(pk=existing.pk).update(**fields)
+        else:
+            try:
+                with transaction.atomic():
+                    Signature.objects.create(letter=letter, email_digest=digest, **fields)
+            except IntegrityError:  # the same address, submitted twice at the same moment
+                emails.already_signed(submission.email, letter_title=letter.text().title, letter_url=letter_url)
+                return
+        emails.signature_confirmation(
+            submission.email,
+            letter_title=letter.text().title,
+            confirm_url=_absolute(reverse("signatures:confirm", args=[confirm_token])),
+            withdraw_url=_absolute(reverse("signatures:withdraw", args=[withdraw_token])),
+            hours=settings.CONFIRMATION_HOURS,
+        )
+
+
+def withdrawal_token_for(confirm_token: str) -> str:
+    return derived_token(confirm_token, "withdraw")
+
+
+def find_by_confirmation(token: str) -> Signature | None:
+    return Signature.objects.select_related("letter").filter(confirmation_digest=token_digest(token)).first()
+
+
+def confirm_signature(signature: Signature) -> bool:
+    """Count a pending signature (or hold it for review). False if it can no longer be confirmed."""
+    if signature.status != Signature.Status.PENDING or signature.confirmation_expired or not signature.letter.is_signable:
+        return False
+    target = Signature.Status.HELD if signature.held_for_review else Signature.Status.CONFIRMED
+    updated = Signature.objects.filter(pk=signature.pk, status=Signature.Status.PENDING).update(
+        status=target, confirmation_expires_at=None, confirmed_on=timezone.now().date()
+    )
+    signature.status = target
+    return bool(updated)
+
+
+def find_by_withdrawal(token: str) -> Signature | None:
+    return Signature.objects.select_related("letter", "company").filter(withdrawal_digest=token_digest(token)).first()
+
+
+def withdraw_signature(signature: Signature) -> bool:
+    """Remove a signature from the list and the counts. Its display fields are erased."""
+    updated = Signature.objects.filter(pk=signature.pk, status__in=Signature.LIVE_STATUSES).update(
+        status=Signature.Status.WITHDRAWN, name="", role="", comment="", show_name=False, confirmation_expires_at=None,
+    )
+    signature.status = Signature.Status.WITHDRAWN
+    return bool(updated)
+
+
+def prune_expired_confirmations() -> int:
+    """Forget signatures whose confirmation link expired unused (and with them the address digest)."""
+    deleted, _ = Signature.objects.filter(
+        status=Signature.Status.PENDING, confirmation_expires_at__lt=timezone.now() - timedelta(days=7)
+    ).delete()
+    return deleted
