@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from undersigned.companies import views
+
+urlpatterns = [
+    path("companies", views.company_list, name="api-companies"),
+    path("companies/<slug:slug>", views.company_detail, name="api-company"),
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -23,6 +24,15 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a parent that is the company itself or one of its own subsidiaries (a cycle)."""
+        company, seen = self.parent, {self.pk}
+        while company is not None:
+            if company.pk in seen:
+                raise ValidationError({"parent": "A company cannot be its own parent, directly or through subsidiaries."})
+            seen.add(company.pk)
+            company = company.parent
 
     @property
     def root(self) -> Company:
@@ -46,6 +56,21 @@ class EmailDomain(models.Model):
     def __str__(self) -> str:
         return self.domain
 
+    def clean(self) -> None:
+        from undersigned.companies.matching import is_free_mail, normalize_domain
+
+        try:
+            self.domain = normalize_domain(self.domain or "")
+        except ValueError as error:
+            raise ValidationError({"domain": str(error)}) from error
+        if is_free_mail(self.domain):
+            raise ValidationError({"domain": f"{self.domain} is a free-mail provider: its addresses prove no employer."})
+
     def save(self, *args, **kwargs):
-        self.domain = self.domain.strip().lower().rstrip(".")
+        from undersigned.companies.matching import normalize_domain
+
+        try:  # the same form company_for_email looks up (lower case, punycode)
+            self.domain = normalize_domain(self.domain)
+        except ValueError:
+            self.domain = self.domain.strip().lower().rstrip(".")
         super().save(*args, **kwargs)
