@@ -263,3 +263,39 @@ def test_it_refuses_malformed_base64url_in_the_browser(page):
         """,
     )
     assert outcome == ["TypeError"] * 5 + ["-_8"]
+
+
+def _id_rsassa_pss_spki(public_key) -> bytes:
+    """The same key as an id-RSASSA-PSS SPKI with SHA-384/MGF1-SHA-384/salt 48 parameters (RFC 4055
+    §3.1), the form Privacy Pass (RFC 9578) publishes."""
+    der = blindrsa.public_key_der(public_key)
+    rsa_encryption = bytes.fromhex("300d06092a864886f70d0101010500")
+    assert der[:2] == b"\x30\x82" and der[4:19] == rsa_encryption
+    sha384 = bytes.fromhex("300d06096086480165030402020500")
+    mgf1_sha384 = bytes.fromhex("301a06092a864886f70d010108") + sha384
+    params = b"\xa0\x0f" + sha384 + b"\xa1\x1c" + mgf1_sha384 + bytes.fromhex("a203020130")
+    algorithm = bytes.fromhex("304106092a864886f70d01010a3034") + params
+    body = algorithm + der[19:]
+    return b"\x30\x82" + len(body).to_bytes(2, "big") + body
+
+
+def test_it_publishes_the_spki_form_that_webcrypto_imports(page, key):
+    # WebCrypto (importKey "spki" for RSA-PSS) requires the rsaEncryption identifier and refuses
+    # id-RSASSA-PSS with a DataError; that is why encode_public_key() publishes rsaEncryption.
+    published = blindrsa.encode_public_key(key.public_key())
+    pss_form = blindrsa.b64u_encode(_id_rsassa_pss_spki(key.public_key()))
+    with pytest.raises(blindrsa.MalformedInput):
+        blindrsa.decode_public_key(pss_form)  # and we accept one form only
+    outcome = _js(
+        page,
+        """
+        const out = [];
+        for (const spki of [args.published, args.pssForm]) {
+          try { await api.importPublicKey(spki); out.push('imported'); } catch (e) { out.push(e.name); }
+        }
+        return out;
+        """,
+        published=published,
+        pssForm=pss_form,
+    )
+    assert outcome == ["imported", "DataError"]

@@ -20,11 +20,14 @@ What is published and stored:
   base64url without padding (:func:`encode_public_key`). That is the form WebCrypto's
   ``importKey("spki", …, {name: "RSA-PSS", hash: "SHA-384"})`` accepts, which is how the browser
   library receives a key. (RFC 9578, Privacy Pass, publishes these keys with the ``id-RSASSA-PSS``
-  identifier and its parameters instead; Chromium's WebCrypto refuses that form, so we don't use it:
-  the variant is named next to the key in the API instead.)
+  identifier and its SHA-384/MGF1/salt-48 parameters instead, which pins the key to this use; WebCrypto
+  refuses that form with a DataError, as tests/test_blindrsa_interop.py checks, so we publish
+  rsaEncryption and name the variant next to the key in the API. :func:`decode_public_key` accepts
+  the rsaEncryption form only.)
 * Key id: lowercase hex SHA-256 of that SPKI DER, 64 characters (:func:`key_id`).
 * Every byte string on the wire (blinded message, blind signature, token message, signature):
-  base64url without padding (:func:`b64u_encode`, :func:`b64u_decode`).
+  base64url without padding (:func:`b64u_encode`; :func:`b64u_decode` also accepts ``=`` padding,
+  nothing else non-canonical).
 
 The server's exponentiation uses GMP's ``mpz_powm_sec`` (gmpy2 ``powmod_sec``), whose running time and
 memory access pattern do not depend on the exponent or the base, on both CRT halves; the result is
