@@ -297,14 +297,9 @@ def validate_against_database(path, entries: list[CompanyEntry]) -> None:
 # Writing
 
 
-def _merged(first: list[str], then: list[str], key=lambda s: s) -> list[str]:
-    result, seen = [], set()
-    for item in [*first, *(then or [])]:
-        k = key(item)
-        if k not in seen:
-            seen.add(k)
-            result.append(item)
-    return result
+def _merged(first: list[str], then: list[str]) -> list[str]:
+    """``first``, then the items of ``then`` not in it (spelling variants are kept: they are the point)."""
+    return list(dict.fromkeys([*first, *(then or [])]))
 
 
 def _parents_first(entries: list[CompanyEntry]) -> list[CompanyEntry]:
@@ -350,7 +345,7 @@ def load_registry(path: Path | str | None = None, *, dry_run: bool = False) -> L
             company.name = entry.name
             if entry.parent is not None:
                 company.parent = companies[entry.parent]
-            company.aliases = _merged(entry.aliases, list(company.aliases or []), key=clean_company_name)
+            company.aliases = _merged(entry.aliases, list(company.aliases or []))
             company.ueis = _merged(entry.ueis, [str(u).upper() for u in company.ueis or []])
             if entry.website is not None:
                 company.website = entry.website
@@ -385,13 +380,14 @@ def load_registry(path: Path | str | None = None, *, dry_run: bool = False) -> L
     return summary
 
 
-def load_seed_if_empty() -> LoadSummary | None:
-    """Load the curated seed into a registry with no companies; do nothing (None) otherwise.
+def load_seed_if_empty() -> int:
+    """Load the curated seed into a registry that has no companies; return how many were loaded.
 
-    Called by ``undersigned serve`` when it prepares a fresh database.
+    0 (and nothing written) when the registry already has companies. Called by ``undersigned serve``
+    when it prepares the database.
     """
     from undersigned.companies.models import Company
 
     if Company.objects.exists():
-        return None
-    return load_registry(SEED_PATH)
+        return 0
+    return load_registry(SEED_PATH).companies
