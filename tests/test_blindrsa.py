@@ -257,10 +257,18 @@ def test_it_refuses_to_finalize_input_of_the_wrong_length(key, which, length):
 
 def test_it_refuses_to_finalize_with_another_key(key):
     other = blindrsa.generate_private_key(2048)
-    prepared = blindrsa.prepare(b"m")
-    blinded, inv = blindrsa.blind(key.public_key(), prepared)
+    n = key.public_key().public_numbers().n
+    while True:  # a blinded message and answer that are in range for both moduli
+        prepared = blindrsa.prepare(b"m")
+        blinded, inv = blindrsa.blind(key.public_key(), prepared)
+        try:
+            blind_sig = blindrsa.blind_sign(other, blinded)
+        except blindrsa.OutOfRange:
+            continue
+        if int.from_bytes(blind_sig, "big") < n:
+            break
     with pytest.raises(blindrsa.InvalidSignature):
-        blindrsa.finalize(key.public_key(), prepared, blindrsa.blind_sign(other, blinded), inv)
+        blindrsa.finalize(key.public_key(), prepared, blind_sig, inv)
 
 
 def test_it_refuses_a_blinding_factor_out_of_range(key):
