@@ -17,22 +17,15 @@ def setup_django() -> None:
     django.setup()
 
 
-class DjangoGroup(click.Group):
-    """Sets Django up before any subcommand runs (but not for ``--help``)."""
-
-    def invoke(self, ctx: click.Context):
-        if ctx.protected_args or ctx.args:
-            try:
-                setup_django()
-            except Exception as error:  # ImproperlyConfigured and friends: say it plainly, no traceback
-                raise click.ClickException(str(error)) from error
-        return super().invoke(ctx)
-
-
-@click.group(cls=DjangoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="undersigned")
 def main() -> None:
     """undersigned: open letters with verified, anonymous signatures and auditable counts."""
+    # Runs only when a subcommand is about to run (not for --help).
+    try:
+        setup_django()
+    except Exception as error:  # ImproperlyConfigured and friends: say it plainly, without a traceback
+        raise click.ClickException(str(error)) from error
 
 
 @main.command()

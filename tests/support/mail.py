@@ -12,6 +12,8 @@ from aiosmtpd.controller import Controller
 
 from tests.support.site import free_port
 
+from tests.support.site import free_port
+
 
 class _Handler:
     def __init__(self, sink):

@@ -61,7 +61,7 @@ def deliver_due_emails() -> int:
             _retry_or_drop(message, error)
         return 0
     try:
-        for message in messages:
+        for position, message in enumerate(messages):
             email = EmailMultiAlternatives(
                 subject=message.subject, body=message.body_text, from_email=message.from_email,
                 to=[unseal(message.sealed_recipient)], connection=connection,
@@ -73,8 +73,13 @@ def deliver_due_emails() -> int:
             except Exception as error:  # noqa: BLE001
                 _retry_or_drop(message, error)
                 if isinstance(error, (smtplib.SMTPServerDisconnected, OSError)):
-                    connection.close()
-                    connection.open()
+                    try:  # the connection is gone: one new one for the rest, else retry them all later
+                        connection.close()
+                        connection.open()
+                    except Exception as reconnect_error:  # noqa: BLE001
+                        for waiting in messages[position + 1:]:
+                            _retry_or_drop(waiting, reconnect_error)
+                        break
                 continue
             # Sent: the address is not needed any more.
             message.delete()

@@ -1,0 +1,113 @@
+"""The organizer area: one-time sign-in links, the moderation queue, invalidations, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from click.testing import CliRunner
+from django.contrib.auth import get_user_model
+
+from undersigned.cli import main
+from undersigned.letters.models import Letter, LetterSecret
+from undersigned.moderation.models import Invalidation
+from undersigned.signatures.counts import letter_counts
+from undersigned.signatures.models import Signature
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def letter():
+    return Letter.objects.create(slug="demo", title="Demo", body="Text", status=Letter.Status.OPEN)
+
+
+@pytest.fixture
+def organizer(client):
+    user = get_user_model().objects.create(username="org", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return user
+
+
+def confirmed(letter, **fields):
+    return Signature.objects.create(letter=letter, status=Signature.Status.CONFIRMED,
+                                    company_as_written=fields.pop("company_as_written", "Google"), **fields)
+
+
+def test_it_signs_in_with_a_one_time_link(client, settings):
+    result = CliRunner().invoke(main, ["organizer-link"])
+    assert result.exit_code == 0, result.output
+    path = result.output.strip().removeprefix(settings.SITE_URL)
+    assert client.get(path).status_code == 200  # a button, not a sign-in: link scanners must not use it up
+    response = client.post(path)
+    assert response.status_code == 302 and response["Location"] == "/organizer/"
+    assert client.get("/organizer/").status_code == 200
+    client.logout()
+    assert client.post(path).status_code == 404  # used once already
+
+
+def test_it_refuses_a_made_up_link(client):
+    assert client.post("/organizer/sign-in/not-a-real-token/").status_code == 404
+
+
+def test_it_keeps_outsiders_out(client, letter):
+    assert client.get("/organizer/").status_code == 302
+    assert client.get("/organizer/letters/demo/signatures.csv").status_code == 302
+
+
+def test_it_approves_and_hides_names(client, organizer, letter):
+    signature = confirmed(letter, name="Jane Doe", show_name=True)
+    assert signature.display_name == "Anonymous"  # not reviewed yet
+    client.post("/organizer/signatures/signature/", {"action": "approve", "_selected_action": [signature.pk]})
+    signature.refresh_from_db()
+    assert signature.display_name == "Jane Doe"
+    client.post("/organizer/signatures/signature/", {"action": "hide", "_selected_action": [signature.pk]})
+    signature.refresh_from_db()
+    assert signature.display_name == "Anonymous" and signature.is_counted
+
+
+def test_it_invalidates_with_a_recorded_reason(client, organizer, letter):
+    keep, drop = confirmed(letter), confirmed(letter)
+    form = client.post("/organizer/signatures/signature/", {"action": "invalidate", "_selected_action": [drop.pk]})
+    assert form.status_code == 200 and b"Reason" in form.content  # asks for the reason first
+    client.post("/organizer/signatures/signature/",
+                {"action": "invalidate", "_selected_action": [drop.pk], "reason": "Same person twice"})
+    assert letter_counts(letter).total == 1
+    record = Invalidation.objects.get()
+    assert (record.reason, record.signature_count, record.created_by) == ("Same person twice", 1, organizer)
+    keep.refresh_from_db()
+    assert keep.is_counted
+
+
+def test_it_releases_held_signatures(client, organizer, letter):
+    held = Signature.objects.create(letter=letter, status=Signature.Status.HELD, company_as_written="X", held_for_review=True)
+    assert letter_counts(letter).total == 0
+    client.post("/organizer/signatures/signature/", {"action": "release", "_selected_action": [held.pk]})
+    assert letter_counts(letter).total == 1
+
+
+def test_it_downloads_signatures_as_csv_safely(client, organizer, letter):
+    confirmed(letter, name="=HYPERLINK(\"http://evil\")", show_name=True, comment="hello")
+    response = client.get("/organizer/letters/demo/signatures.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:4] == ["id", "letter", "kind", "status"]
+    assert rows[1][6].startswith("'=")  # a formula is neutralised
+
+
+def test_it_opens_and_closes_letters_from_the_list(client, organizer):
+    draft = Letter.objects.create(slug="d", title="D", body="x")
+    client.post("/organizer/letters/letter/", {"action": "open_letters", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.status == "open"
+    LetterSecret.objects.create(letter=draft)
+    client.post("/organizer/letters/letter/", {"action": "close_letters", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.status == "closed"
+    assert not LetterSecret.objects.filter(letter=draft).exists()  # nobody can test addresses any more
+
+
+def test_it_edits_rate_limits(client, organizer):
+    response = client.get("/organizer/moderation/ratelimit/")
+    assert response.status_code == 200 and b"Network address" in response.content

@@ -1,0 +1,108 @@
+"""`undersigned worker`: sends the outbox over real SMTP, retries temporary failures, forgets addresses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from django.utils import timezone
+
+from undersigned.cli import main
+from undersigned.letters.models import Letter
+from undersigned.messaging import emails
+from undersigned.messaging.models import OutgoingEmail
+from undersigned.messaging.worker import deliver_due_emails
+from tests.support.site import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+class FlakyHandler:
+    """Answers 451 (try again later) to the first ``failures`` messages, then accepts."""
+
+    def __init__(self, failures: int, code: str = "451 4.3.0 Try again later"):
+        self.failures, self.code, self.received = failures, code, []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.failures > 0:
+            self.failures -= 1
+            return self.code
+        self.received.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def flaky_smtp(settings):
+    def start(failures, code="451 4.3.0 Try again later"):
+        handler = FlakyHandler(failures, code)
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        started.append(controller)
+        return handler
+
+    started = []
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def queue_one(address="ana@example.org"):
+    emails.already_signed(address, letter_title="A letter", letter_url="http://127.0.0.1:8000/letters/a/")
+
+
+def test_it_sends_and_then_forgets_the_address(flaky_smtp):
+    handler = flaky_smtp(failures=0)
+    queue_one()
+    assert "ana@example.org" not in OutgoingEmail.objects.get().sealed_recipient  # sealed while waiting
+    assert deliver_due_emails() == 1
+    assert handler.received[0].rcpt_tos == ["ana@example.org"]
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_it_retries_a_temporary_failure_later(flaky_smtp):
+    handler = flaky_smtp(failures=1)
+    queue_one()
+    assert deliver_due_emails() == 0
+    message = OutgoingEmail.objects.get()
+    assert message.attempts == 1 and message.next_attempt_at > timezone.now()
+    OutgoingEmail.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert deliver_due_emails() == 1
+    assert len(handler.received) == 1
+
+
+def test_it_drops_a_message_the_server_refuses_for_good(flaky_smtp, caplog):
+    flaky_smtp(failures=1, code="550 5.1.1 No such user")
+    queue_one("nobody@example.org")
+    assert deliver_due_emails() == 0
+    assert not OutgoingEmail.objects.exists()
+    ours = [record.getMessage() for record in caplog.records if record.name.startswith("undersigned")]
+    assert ours and not any("nobody@example.org" in line for line in ours)  # SMTP errors quote addresses
+
+
+def test_it_retries_when_the_server_is_down(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens on 9
+    queue_one()
+    assert deliver_due_emails() == 0
+    assert OutgoingEmail.objects.get().attempts == 1
+
+
+def test_it_opens_and_closes_letters_on_schedule(flaky_smtp):
+    flaky_smtp(failures=0)
+    now = timezone.now()
+    due = Letter.objects.create(slug="due", title="Due", body="x", opens_at=now - timedelta(minutes=1))
+    ending = Letter.objects.create(slug="ending", title="Ending", body="x", status=Letter.Status.OPEN,
+                                   closes_at=now - timedelta(minutes=1))
+    later = Letter.objects.create(slug="later", title="Later", body="x", opens_at=now + timedelta(days=1))
+    result = CliRunner().invoke(main, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    due.refresh_from_db(); ending.refresh_from_db(); later.refresh_from_db()  # noqa: E702
+    assert (due.status, ending.status, later.status) == ("open", "closed", "draft")
+    assert not hasattr(ending, "secret") or not type(ending).objects.filter(pk=ending.pk, secret__isnull=False).exists()
