@@ -4,7 +4,7 @@ A tree head says "the log ``log_id`` held ``tree_size`` entries whose Merkle roo
 ``root_hash`` at ``timestamp``". Its signed bytes are the RFC 8785 canonical JSON of::
 
     {"type": "undersigned/tree-head/v1", "log_id": "...", "tree_size": 1234,
-     "root_hash": "<base64 of 32 bytes>", "timestamp": "2026-01-20T10:05:00Z"}
+     "root_hash": "<base64url of 32 bytes>", "timestamp": "2026-01-20T10:05:00Z"}
 
 signed with the instance's Ed25519 key (RFC 8032, pure Ed25519 through ``cryptography``). The ``type``
 member separates tree heads from every other statement the same key signs (key rotations below), so a
@@ -13,13 +13,14 @@ signature on one can never be replayed as the other. ``log_id`` names one letter
 signed by the same key, is refused. Timestamps are UTC with whole seconds; the server rounds them down
 to its publication batch (``coarse_timestamp``) so they reveal no more than the batch does.
 
-Keys: the public key is published as its raw 32 bytes in standard base64; its key id is the lowercase hex
+Binary values are base64url without padding (RFC 4648 §5), as everywhere in the log and the API.
+Keys: the public key is published as its raw 32 bytes in base64url; its key id is the lowercase hex
 SHA-256 of those 32 bytes (``key_id``). The private key is stored as its raw 32-byte seed.
 
 Key rotation. An instance replaces its key (compromise, schedule, a new operator) by publishing a
 rotation statement, canonical JSON of::
 
-    {"type": "undersigned/key-rotation/v1", "old_key": "<base64>", "new_key": "<base64>",
+    {"type": "undersigned/key-rotation/v1", "old_key": "<base64url>", "new_key": "<base64url>",
      "timestamp": "..."}
 
 signed by **both** keys: the old key says "my successor is new_key" (so whoever trusted the old key can
@@ -33,8 +34,6 @@ fork (two successors of one key) as a failure, and operators announce rotations 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from undersigned.lib.blindrsa import MalformedInput, b64u_decode, b64u_encode
 from undersigned.lib.canonical import canonical_json
 
 __all__ = [
@@ -103,23 +103,23 @@ def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
 
 
 def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    return base64.b64encode(public_key_bytes(key)).decode("ascii")
+    return b64u_encode(public_key_bytes(key))
 
 
 def _b64decode(value: Any, what: str, length: int | None = None) -> bytes:
     if not isinstance(value, str):
-        raise TreeHeadError(f"{what} is not a base64 string")
+        raise TreeHeadError(f"{what} is not a base64url string")
     try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise TreeHeadError(f"{what} is not valid base64") from None
+        raw = b64u_decode(value)
+    except MalformedInput:
+        raise TreeHeadError(f"{what} is not valid base64url (RFC 4648 §5, no padding)") from None
     if length is not None and len(raw) != length:
         raise TreeHeadError(f"{what} is {len(raw)} bytes, not {length}")
     return raw
 
 
 def load_public_key(key: bytes | str | Ed25519PublicKey) -> Ed25519PublicKey:
-    """From raw 32 bytes, their base64, or a key object."""
+    """From raw 32 bytes, their base64url, or a key object."""
     if isinstance(key, Ed25519PublicKey):
         return key
     raw = _b64decode(key, "the public key", 32) if isinstance(key, str) else key
@@ -173,7 +173,7 @@ class TreeHead:
             "type": TREE_HEAD_TYPE,
             "log_id": self.log_id,
             "tree_size": self.tree_size,
-            "root_hash": base64.b64encode(self.root_hash).decode("ascii"),
+            "root_hash": b64u_encode(self.root_hash),
             "timestamp": self.timestamp,
         }
 
@@ -208,7 +208,7 @@ class SignedTreeHead:
         return {
             "tree_head": self.tree_head.to_dict(),
             "key_id": self.key_id,
-            "signature": base64.b64encode(self.signature).decode("ascii"),
+            "signature": b64u_encode(self.signature),
         }
 
     @classmethod
@@ -246,8 +246,8 @@ def verify_tree_head(public_key: bytes | str | Ed25519PublicKey, signed: SignedT
 def _rotation_body(old: bytes, new: bytes, timestamp: str) -> dict:
     return {
         "type": KEY_ROTATION_TYPE,
-        "old_key": base64.b64encode(old).decode("ascii"),
-        "new_key": base64.b64encode(new).decode("ascii"),
+        "old_key": b64u_encode(old),
+        "new_key": b64u_encode(new),
         "timestamp": timestamp,
     }
 
@@ -262,8 +262,8 @@ def sign_key_rotation(old_key: Ed25519PrivateKey, new_key: Ed25519PrivateKey, ti
     message = canonical_json(body)
     return {
         "statement": body,
-        "old_signature": base64.b64encode(old_key.sign(message)).decode("ascii"),
-        "new_signature": base64.b64encode(new_key.sign(message)).decode("ascii"),
+        "old_signature": b64u_encode(old_key.sign(message)),
+        "new_signature": b64u_encode(new_key.sign(message)),
     }
 
 
