@@ -1,0 +1,122 @@
+"""Categories of awards, from the rules in ``data/categories.toml``; every tag carries its explanation."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django.db import connection
+
+from undersigned.contracts.models import Award, AwardCategory
+
+RULES_FILE = Path(__file__).resolve().parent / "data" / "categories.toml"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    psc: tuple[str, ...] = ()
+    naics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def pattern(self) -> re.Pattern | None:
+        if not self.keywords:
+            return None
+        words = "|".join(re.escape(word.upper()) for word in sorted(self.keywords, key=len, reverse=True))
+        return re.compile(rf"(?<![A-Z0-9])({words})(?![A-Z0-9])")
+
+    def explain(self, description: str, psc: str, naics: str) -> str | None:
+        """Why this rule matches an award (``matched PSC 7A20 and the word 'facial'``), or None."""
+        reasons = []
+        psc, naics = (psc or "").upper(), naics or ""
+        if self.psc:
+            if not any(psc.startswith(prefix.upper()) for prefix in self.psc):
+                return None
+            reasons.append(f"PSC {psc}")
+        if self.naics:
+            if not any(naics.startswith(prefix) for prefix in self.naics):
+                return None
+            reasons.append(f"NAICS {naics}")
+        if self.keywords:
+            match = _compiled(self).search(" ".join((description or "").upper().split()))
+            if not match:
+                return None
+            word = match.group(1).lower()
+            reasons.append(f"the {'words' if ' ' in word else 'word'} '{word}'")
+        return "matched " + " and ".join(reasons) if reasons else None
+
+
+@cache
+def _compiled(rule: Rule) -> re.Pattern:
+    return rule.pattern
+
+
+@dataclass(frozen=True)
+class Category:
+    slug: str
+    name: str
+    description: str
+    rules: tuple[Rule, ...]
+
+    def match(self, description: str, psc: str, naics: str) -> tuple[Rule, str] | None:
+        for rule in self.rules:
+            explanation = rule.explain(description, psc, naics)
+            if explanation:
+                return rule, explanation
+        return None
+
+
+def parse_rules(text: str) -> dict[str, Category]:
+    data = tomllib.loads(text)
+    categories = {}
+    for entry in data.get("category", []):
+        rules = tuple(
+            Rule(id=rule["id"], psc=tuple(rule.get("psc", ())), naics=tuple(rule.get("naics", ())),
+                 keywords=tuple(rule.get("keywords", ())))
+            for rule in entry.get("rules", [])
+        )
+        if any(not (rule.psc or rule.naics or rule.keywords) for rule in rules):
+            raise ValueError(f"category {entry['slug']}: a rule without any condition would match everything")
+        categories[entry["slug"]] = Category(entry["slug"], entry["name"], entry.get("description", ""), rules)
+    return categories
+
+
+@cache
+def all_categories() -> dict[str, Category]:
+    return parse_rules(RULES_FILE.read_text())
+
+
+def categorise(description: str, psc: str, naics: str) -> list[tuple[Category, Rule, str]]:
+    found = []
+    for category in all_categories().values():
+        if hit := category.match(description, psc, naics):
+            found.append((category, *hit))
+    return found
+
+
+def assign(award_keys: set[str] | None) -> int:
+    """Re-tag awards (those in the ``touched_award`` temp table, or all when None)."""
+    awards = Award.objects.all()
+    if award_keys is not None:
+        if not award_keys:
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT key FROM touched_award")
+            keys = [row[0] for row in cursor.fetchall()]
+        chunks = [keys[i:i + 500] for i in range(0, len(keys), 500)]
+        for chunk in chunks:
+            AwardCategory.objects.filter(award_id__in=chunk).delete()
+        rows = [row for chunk in chunks for row in awards.filter(award_key__in=chunk).values_list("award_key", "description", "psc", "naics")]
+    else:
+        AwardCategory.objects.all().delete()
+        rows = awards.values_list("award_key", "description", "psc", "naics").iterator(chunk_size=5000)
+    tags = []
+    for key, description, psc, naics in rows:
+        for category, rule, explanation in categorise(description, psc, naics):
+            tags.append(AwardCategory(award_id=key, category=category.slug, rule=rule.id[:80], explanation=explanation[:300]))
+    AwardCategory.objects.bulk_create(tags, batch_size=1000)
+    return len(tags)

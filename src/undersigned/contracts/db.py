@@ -1,0 +1,88 @@
+"""Fast writes of many rows into the Django database, on SQLite and PostgreSQL alike.
+
+SQLite: ``executemany`` of ``INSERT … ON CONFLICT DO UPDATE`` on the raw connection (no ORM objects).
+PostgreSQL: ``COPY`` into a temporary table through psycopg 3, then one ``INSERT … SELECT … ON CONFLICT``.
+Both run inside the caller's transaction, so a failed load leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timezone
+from itertools import islice
+
+from django.db import connection
+
+BATCH = 20_000
+
+
+def batches(rows: Iterable[Sequence], size: int = BATCH) -> Iterator[list[Sequence]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def upsert(table: str, columns: list[str], key: list[str], rows: Iterable[Sequence], *,
+           update: dict[str, str] | None = None, on_batch=None) -> int:
+    """Insert ``rows`` into ``table``; on a key conflict, set each column of ``update`` to its SQL
+    expression (``excluded.col`` is the incoming value; ``{t}.col`` the stored one). Returns the count."""
+    update = update if update is not None else {c: f"excluded.{c}" for c in columns if c not in key}
+    sets = ", ".join(f"{column} = {expression.format(t=table)}" for column, expression in update.items())
+    conflict = f"ON CONFLICT ({', '.join(key)}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
+    count = 0
+    if connection.vendor == "postgresql":
+        stage = f"stage_{table}"
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+            raw.execute(f"TRUNCATE {stage}")
+            for batch in batches(rows):
+                with raw.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+                count += len(batch)
+                if on_batch:
+                    on_batch(len(batch))
+            # One row per key, or ON CONFLICT refuses to touch a row twice in one statement.
+            raw.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT DISTINCT ON ({', '.join(key)}) {', '.join(columns)} "
+                f"FROM {stage} {conflict}"
+            )
+            raw.execute(f"DROP TABLE {stage}")
+        return count
+    connection.ensure_connection()
+    raw = connection.connection
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
+    for batch in batches(rows):
+        raw.executemany(sql, [tuple(_sqlite(value) for value in row) for row in batch])
+        count += len(batch)
+        if on_batch:
+            on_batch(len(batch))
+    return count
+
+
+def _sqlite(value):
+    # As Django stores them on SQLite: dates as ISO text, datetimes as naive UTC "YYYY-MM-DD HH:MM:SS.ffffff".
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if value.__class__.__name__ == "Decimal":
+        return str(value)
+    return value
+
+
+def execute(sql: str, params: Sequence = ()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def temp_keys(name: str, keys: Iterable[str]) -> None:
+    """A temporary one-column table of keys (the awards a load touched), for set-based updates."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMP TABLE {name} (key VARCHAR(240) PRIMARY KEY)")
+    upsert(name, ["key"], ["key"], ((key,) for key in keys), update={})
