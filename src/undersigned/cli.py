@@ -36,8 +36,15 @@ def main() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not create the demo letter in an empty database.")
 def serve(bind: str, port: int, workers: int | None, no_worker: bool, no_demo: bool) -> None:
     """Prepare the database and serve the site with gunicorn (and a background worker)."""
+    from django.conf import settings
+
     from undersigned.organizers.setup import prepare_site
 
+    if not os.getenv("SITE_URL"):
+        # Links in emails and printed here point at where we listen, unless told otherwise.
+        host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+        settings.SITE_URL = os.environ["SITE_URL"] = f"http://{host}:{port}"
+        settings.ALLOWED_HOSTS.append(host)
     for line in prepare_site(with_demo=not no_demo):
         click.echo(line)
     worker = None
@@ -48,6 +55,7 @@ def serve(bind: str, port: int, workers: int | None, no_worker: bool, no_demo: b
     command = [
         sys.executable, "-m", "gunicorn", "undersigned.wsgi:application",
         "--bind", f"{bind}:{port}", "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
+        "--preload",  # import the application once, then fork: faster start, shared memory
         # No access log: it would pair network addresses and user agents with what they requested.
         "--error-logfile", "-", "--log-level", "warning", "--graceful-timeout", "5",
     ]
