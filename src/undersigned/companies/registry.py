@@ -302,22 +302,25 @@ def _merged(first: list[str], then: list[str]) -> list[str]:
     return list(dict.fromkeys([*first, *(then or [])]))
 
 
-def _parents_first(entries: list[CompanyEntry]) -> list[CompanyEntry]:
+def _levels(entries: list[CompanyEntry]) -> list[list[CompanyEntry]]:
+    """Entries grouped by depth within the file: companies whose parent is not in the file first."""
     by_slug = {entry.slug: entry for entry in entries}
-    ordered: list[CompanyEntry] = []
-    placed: set[str] = set()
+    depth: dict[str, int] = {}
 
-    def place(entry: CompanyEntry) -> None:
-        if entry.slug in placed:
-            return
-        placed.add(entry.slug)
-        if entry.parent in by_slug:
-            place(by_slug[entry.parent])
-        ordered.append(entry)
+    def depth_of(entry: CompanyEntry) -> int:
+        if entry.slug not in depth:
+            depth[entry.slug] = 0  # guards against cycles, which validation has refused already
+            parent = by_slug.get(entry.parent) if entry.parent else None
+            depth[entry.slug] = depth_of(parent) + 1 if parent else 0
+        return depth[entry.slug]
 
+    levels: list[list[CompanyEntry]] = []
     for entry in entries:
-        place(entry)
-    return ordered
+        d = depth_of(entry)
+        while len(levels) <= d:
+            levels.append([])
+        levels[d].append(entry)
+    return levels
 
 
 def load_registry(path: Path | str | None = None, *, dry_run: bool = False) -> LoadSummary:
@@ -335,46 +338,56 @@ def load_registry(path: Path | str | None = None, *, dry_run: bool = False) -> L
     with transaction.atomic():
         validate_against_database(path, entries)
         companies: dict[str, Company] = {c.slug: c for c in Company.objects.select_related("parent")}
-        for entry in _parents_first(entries):
-            company = companies.get(entry.slug)
-            created = company is None
-            if created:
-                company = Company(slug=entry.slug)
-            before = (company.name, company.parent_id, list(company.aliases or []), list(company.ueis or []),
-                      company.website, company.description)
-            company.name = entry.name
-            if entry.parent is not None:
-                company.parent = companies[entry.parent]
-            company.aliases = _merged(entry.aliases, list(company.aliases or []))
-            company.ueis = _merged(entry.ueis, [str(u).upper() for u in company.ueis or []])
-            if entry.website is not None:
-                company.website = entry.website
-            if entry.description is not None:
-                company.description = entry.description
-            after = (company.name, company.parent_id, company.aliases, company.ueis, company.website, company.description)
-            changed = False
-            if created or after != before:
-                company.save()
-                changed = True
-            companies[entry.slug] = company
+        stored_domains = {d.domain: d for d in EmailDomain.objects.select_related("company")}
+        fields = ["name", "parent", "aliases", "ueis", "website", "description"]
+        changed: set[str] = set()
+        created: set[str] = set()
+        # Level by level (parents before subsidiaries), so that new parents have a primary key.
+        for level in _levels(entries):
+            new, updated = [], []
+            for entry in level:
+                company = companies.get(entry.slug)
+                if company is None:
+                    company = Company(slug=entry.slug)
+                    new.append(company)
+                    created.add(entry.slug)
+                before = [getattr(company, f"{name}_id" if name == "parent" else name) for name in fields]
+                company.name = entry.name
+                if entry.parent is not None:
+                    company.parent = companies[entry.parent]
+                company.aliases = _merged(entry.aliases, list(company.aliases or []))
+                company.ueis = _merged(entry.ueis, [str(u).upper() for u in company.ueis or []])
+                if entry.website is not None:
+                    company.website = entry.website
+                if entry.description is not None:
+                    company.description = entry.description
+                after = [getattr(company, f"{name}_id" if name == "parent" else name) for name in fields]
+                if company.pk is not None and after != before:
+                    updated.append(company)
+                    changed.add(entry.slug)
+                companies[entry.slug] = company
+            Company.objects.bulk_create(new)
+            Company.objects.bulk_update(updated, fields)
+            summary.created += len(new)
 
+        added, moved = [], []
+        for entry in entries:
+            company = companies[entry.slug]
             for domain in entry.domains:
-                row = EmailDomain.objects.filter(domain=domain).select_related("company").first()
+                row = stored_domains.get(domain)
                 if row is None:
-                    EmailDomain.objects.create(domain=domain, company=company)
-                    summary.domains_added += 1
-                    changed = True
+                    added.append(EmailDomain(domain=domain, company=company))
+                    changed.add(entry.slug)
                 elif row.company_id != company.pk:
                     summary.domains_moved.append(f"{domain}: {row.company.slug} → {company.slug}")
                     row.company = company
-                    row.save(update_fields=["company"])
-                    changed = True
-            if created:
-                summary.created += 1
-            elif changed:
-                summary.updated += 1
-            else:
-                summary.unchanged += 1
+                    moved.append(row)
+                    changed.add(entry.slug)
+        EmailDomain.objects.bulk_create(added)
+        EmailDomain.objects.bulk_update(moved, ["company"])
+        summary.domains_added = len(added)
+        summary.updated = len(changed - created)
+        summary.unchanged = summary.companies - summary.created - summary.updated
         if dry_run:
             transaction.set_rollback(True)
     return summary
