@@ -27,14 +27,15 @@ def openapi_document() -> dict:
         },
         "servers": [{"url": "/"}],
         "paths": {},
-        "components": {"schemas": {}},
+        "components": {"schemas": {}, "parameters": {}},
     }
     for app in FRAGMENT_APPS:
         path = PACKAGE_DIR / app / "openapi.json"
         if path.exists():
             fragment = json.loads(path.read_text())
             document["paths"].update(fragment.get("paths", {}))
-            document["components"]["schemas"].update(fragment.get("components", {}).get("schemas", {}))
+            for kind in ("schemas", "parameters"):
+                document["components"][kind].update(fragment.get("components", {}).get(kind, {}))
     return document
 
 
