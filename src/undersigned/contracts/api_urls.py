@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from undersigned.contracts import views
+
+urlpatterns = [
+    path("companies/<slug:slug>/contracts", views.api_company_contracts, name="api-company-contracts"),
+]

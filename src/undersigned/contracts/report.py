@@ -46,6 +46,7 @@ class CompanyRecord:
     categories: dict[str, list[AwardCategory]]
     mentions: list[Mention]
     subawards: list[SubAward]
+    award_count: int = 0
 
     def as_json(self) -> dict:
         return {
@@ -80,27 +81,32 @@ def categories_of(keys: list[str]) -> dict[str, list[AwardCategory]]:
     return found
 
 
-def company_record(company: Company) -> CompanyRecord:
+def company_record(company: Company, limit: int | None = None) -> CompanyRecord:
+    """Everything shown about a company; ``limit`` keeps only the newest awards (totals stay whole)."""
     ids = descendants(company)
-    awards = list(Award.objects.filter(company_id__in=ids).select_related("recipient")
-                  .order_by("-first_action_date", "award_key"))
-    total = sum((award.obligated for award in awards), Decimal("0"))
+    mine = Award.objects.filter(company_id__in=ids)
+    awards = mine.select_related("recipient").order_by("-first_action_date", "award_key")
+    awards = list(awards[:limit] if limit else awards)
+    total = mine.aggregate(total=Sum("obligated"))["total"] or Decimal("0")
     cells: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    names = {award.subtier_code: award.subtier_name for award in awards}
-    rows = (Transaction.objects.filter(award__company_id__in=ids).values("fiscal_year", "award__subtier_code")
+    rows = (Transaction.objects.filter(award__company_id__in=ids)
+            .values("fiscal_year", "award__subtier_code", "award__subtier_name")
             .annotate(amount=Sum("obligation")).order_by())
     for row in rows:
-        code = row["award__subtier_code"]
-        cells[row["fiscal_year"] or 0][agency_label(code, names.get(code, ""))] += row["amount"] or Decimal(0)
-    for award in awards:
-        if award.transaction_count == 0:
-            cells[award.fiscal_year or 0][agency_label(award.subtier_code, award.subtier_name)] += award.obligated
+        label = agency_label(row["award__subtier_code"], row["award__subtier_name"])
+        cells[row["fiscal_year"] or 0][label] += row["amount"] or Decimal(0)
+    rows = (mine.filter(transaction_count=0).values("fiscal_year", "subtier_code", "subtier_name")
+            .annotate(amount=Sum("obligated")).order_by())
+    for row in rows:
+        cells[row["fiscal_year"] or 0][agency_label(row["subtier_code"], row["subtier_name"])] += row["amount"] or Decimal(0)
     by_year = {str(year) if year else "unknown": dict(sorted(agencies.items()))
                for year, agencies in sorted(cells.items(), reverse=True)}
     mentions = list(Mention.objects.filter(company_id__in=ids).select_related("award", "award__recipient")
-                    .order_by("-award__first_action_date"))
-    subawards = list(SubAward.objects.filter(company_id__in=ids).select_related("recipient")[:500])
-    return CompanyRecord(company, total, by_year, awards, categories_of([a.award_key for a in awards]), mentions, subawards)
+                    .order_by("-award__first_action_date")[:500])
+    subawards = list(SubAward.objects.filter(company_id__in=ids).order_by("-action_date")[:500])
+    count = mine.count() if limit else len(awards)
+    return CompanyRecord(company, total, by_year, awards, categories_of([a.award_key for a in awards]), mentions,
+                         subawards, count)
 
 
 def company_contracts(company: Company) -> dict:
