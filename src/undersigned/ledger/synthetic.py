@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import multiprocessing
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import gmpy2
@@ -68,6 +70,14 @@ class TokenSigner:
         return int(s).to_bytes(self.k, "big")
 
 
+_WORKER_SIGNERS: dict[str, TokenSigner] = {}
+
+
+def _sign_in_worker(item: tuple[str, bytes, bytes]) -> bytes:
+    company, message, salt = item
+    return _WORKER_SIGNERS[company].sign(message, salt)
+
+
 @dataclass
 class SyntheticLog:
     n_verified: int = 20
@@ -81,7 +91,8 @@ class SyntheticLog:
     origin: str = "https://undersigned.example"
     rsa_keys: dict[str, rsa.RSAPrivateKey] | None = None
     log_key: Ed25519PrivateKey | None = None
-    exported_at: str = "2026-01-31T00:00:00Z"
+    exported_at: str = "2026-03-01T00:00:00Z"
+    workers: int = 1  # processes that sign tokens (the output does not depend on it)
     expected: dict = field(default_factory=dict)
     tree_heads: list[SignedTreeHead] = field(default_factory=list)
     leaf_hashes: list[bytes] = field(default_factory=list)
@@ -108,17 +119,30 @@ class SyntheticLog:
         """(entry, withdrawal secret or None) in log order, batch by batch (each batch shuffled)."""
         signers = {c: TokenSigner(k) for c, k in self.rsa_keys.items()}
         companies = list(self.companies)
+        pool = None
+        if self.workers > 1:
+            _WORKER_SIGNERS.clear()
+            _WORKER_SIGNERS.update(signers)
+            pool = multiprocessing.get_context("fork").Pool(self.workers)
+        try:
+            yield from self._entries(rng, signers, companies, pool)
+        finally:
+            if pool is not None:
+                pool.terminate()
+
+    def _entries(self, rng, signers, companies, pool) -> Iterator[tuple[dict, bytes | None]]:
         minute = 0
+        start_time = datetime(2026, 1, 20, tzinfo=UTC)
+        key_ids = {c: blindrsa.key_id(signers[c].public_key) for c in companies}
 
         def batch_time() -> str:
-            day, rest = divmod(minute, 24 * 60)
-            return f"2026-01-{20 + day:02d}T{rest // 60:02d}:{rest % 60:02d}:00Z"
+            return (start_time + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         yield from (
             (
                 {
                     "kind": "key",
-                    "key_id": blindrsa.key_id(signers[c].public_key),
+                    "key_id": key_ids[c],
                     "company": c,
                     "variant": VARIANT,
                     "spki": blindrsa.encode_public_key(signers[c].public_key),
@@ -132,7 +156,7 @@ class SyntheticLog:
         rng.shuffle(kinds)
         for start in range(0, len(kinds), self.batch_size):
             minute += 5
-            batch = []
+            batch, to_sign = [], []
             for kind in kinds[start : start + self.batch_size]:
                 company = rng.choice(companies)
                 display = {"name": None, "role": None}
@@ -141,14 +165,14 @@ class SyntheticLog:
                 if kind == "verified":
                     secret = rng.randbytes(32)
                     message = rng.randbytes(32) + hashlib.sha256(secret).digest()
-                    signature = signers[company].sign(message, rng.randbytes(48))
+                    to_sign.append((company, message, rng.randbytes(48)))
                     entry = {
                         "kind": "signature",
                         "type": "verified",
                         "company": company,
-                        "key_id": blindrsa.key_id(signers[company].public_key),
+                        "key_id": key_ids[company],
                         "message": b64u_encode(message),
-                        "signature": b64u_encode(signature),
+                        "signature": None,  # filled in below, all of the batch at once
                         "batch": batch_time(),
                         "display": display,
                     }
@@ -163,6 +187,14 @@ class SyntheticLog:
                         "display": display,
                     }
                     batch.append((entry, None))
+            if pool is not None:
+                signatures = pool.map(_sign_in_worker, to_sign, chunksize=max(1, len(to_sign) // (4 * self.workers)))
+            else:
+                signatures = [signers[c].sign(m, salt) for c, m, salt in to_sign]
+            it = iter(signatures)
+            for entry, secret in batch:
+                if secret is not None:
+                    entry["signature"] = b64u_encode(next(it))
             rng.shuffle(batch)
             yield from batch
 
@@ -210,7 +242,7 @@ class SyntheticLog:
             yield leaf(entry)
             since_head += 1
         # Withdrawals (verified ones proven by their secret) and one invalidation, in a last batch.
-        last_time = last_time[:14] + "59:00Z"
+        last_time = (datetime.strptime(last_time, "%Y-%m-%dT%H:%M:%SZ") + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         picked = rng.sample(signatures, min(len(signatures), self.n_withdrawals + self.n_invalidated))
         removed_withdrawn, removed_invalid = picked[: self.n_withdrawals], picked[self.n_withdrawals :]
         for index, _entry, secret in removed_withdrawn:

@@ -1,0 +1,105 @@
+"""Benchmark: the auditor's core on a generated log of N verified signatures (default 1,000,000).
+
+    uv run python bench/audit.py [--signatures N] [--workers W]
+
+Generates the export once (cached in bench/out/, with a sidecar JSON of the expected counts and the
+instance key; generation signs with W processes), then audits it in this process on one core and prints
+the time next to ``openssl speed -seconds 3 rsa2048`` verify/s measured in the same run: verifying the
+tokens is the floor (N / OpenSSL's verify rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from undersigned.lib.blindrsa import b64u_decode, b64u_encode
+from undersigned.lib.treehead import public_key_bytes
+from undersigned.ledger.audit import audit_file
+from undersigned.ledger.synthetic import SyntheticLog
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def openssl_rsa2048() -> tuple[float, float]:
+    """(sign/s, verify/s) from ``openssl speed -seconds 3 rsa2048``."""
+    result = subprocess.run(["openssl", "speed", "-seconds", "3", "rsa2048"], capture_output=True, text=True, check=True)
+    match = re.search(r"^rsa 2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", result.stdout, re.M)
+    if not match:
+        raise SystemExit(f"cannot read openssl speed output:\n{result.stdout}")
+    return float(match.group(1)), float(match.group(2))
+
+
+def generate(n: int, workers: int) -> tuple[Path, dict]:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"audit-{n}.jsonl.gz"
+    meta_path = OUT / f"audit-{n}.json"
+    if path.exists() and meta_path.exists():
+        return path, json.loads(meta_path.read_text())
+    print(f"generating {n:,} verified signatures with {workers} process(es) → {path} …", flush=True)
+    start = time.perf_counter()
+    log = SyntheticLog(
+        n_verified=n, n_self_reported=n // 20, n_withdrawals=100, n_invalidated=50, batch_size=1000, seed=1, workers=workers
+    )
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wb", compresslevel=6) as f:
+        for i, line in enumerate(log.lines()):
+            f.write(line)
+            if i % 100_000 == 0 and i:
+                print(f"  {i:,} lines, {time.perf_counter() - start:.0f} s", flush=True)
+    tmp.rename(path)
+    meta = {"expected": log.expected, "log_key": b64u_encode(public_key_bytes(log.log_key)), "tree_heads": len(log.tree_heads)}
+    meta_path.write_text(json.dumps(meta, indent=1))
+    print(f"generated in {time.perf_counter() - start:.0f} s, {path.stat().st_size / 1e6:.0f} MB", flush=True)
+    return path, meta
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signatures", type=int, default=1_000_000, help="verified signatures in the log")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for generating only")
+    args = parser.parse_args()
+
+    path, meta = generate(args.signatures, args.workers)
+    sign_rate, verify_rate = openssl_rsa2048()
+
+    start, cpu = time.perf_counter(), time.process_time()
+    with gzip.open(path, "rb") as f:
+        lines = sum(1 for _ in f)
+    read_s = time.perf_counter() - start
+
+    start, cpu = time.perf_counter(), time.process_time()
+    report = audit_file(path, trusted_key=b64u_decode(meta["log_key"]))
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    sign_rate2, verify_rate2 = openssl_rsa2048()
+
+    counts = report.to_dict()["counts"]
+    expected = dict(meta["expected"])
+    entries = expected.pop("entries")
+    ok = report.ok and counts == expected and report.entries == entries
+    floor = report.tokens_verified / max(verify_rate, verify_rate2)
+    print()
+    print(f"log: {report.entries:,} entries ({report.tokens_verified:,} verified tokens), {report.tree_heads:,} tree heads, "
+          f"{path.stat().st_size / 1e6:.0f} MB gzip, {lines:,} lines")
+    print(f"audit result: {'OK' if ok else 'FAILED'}  ({report.failure_count} failures)")
+    for failure in report.failures[:5]:
+        print("  ", failure)
+    print(f"decompress and split lines only: {read_s:6.1f} s")
+    print(f"audit, one core:                {wall:6.1f} s wall, {cpu:.1f} s CPU  "
+          f"({report.entries / wall:,.0f} entries/s, {report.tokens_verified / wall:,.0f} tokens/s)")
+    print(f"openssl speed rsa2048 (same run): {verify_rate:,.0f} verify/s before, {verify_rate2:,.0f} after "
+          f"({sign_rate:,.0f} / {sign_rate2:,.0f} sign/s)")
+    print(f"implied floor (tokens / best openssl verify/s): {floor:.1f} s → audit is {wall / floor:.2f}x the floor")
+    print(f"goal: under 60 s → {'met' if wall < 60 else 'NOT met'}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
