@@ -444,3 +444,27 @@ def test_random_garbage_lines_never_raise(log, data):
     report = audit(lines)
     assert "internal" not in checks(report)
     report.to_dict()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z_]{1,32}", fullmatch=True), st.none() | st.text(max_size=40), max_size=4))
+def test_the_fast_verified_entry_encoding_is_rfc8785(display):
+    from undersigned.ledger.audit import _verified_canonical
+
+    entry = {
+        "kind": "signature",
+        "type": "verified",
+        "company": "google",
+        "key_id": "ab" * 32,
+        "message": "QUJD",
+        "signature": "REVG",
+        "batch": "2026-01-20T10:05:00Z",
+        "display": display,
+    }
+    try:
+        expected = canonical_json(entry)
+    except Exception:  # lone surrogates have no canonical form
+        with pytest.raises(UnicodeEncodeError):
+            _verified_canonical(entry)
+        return
+    assert _verified_canonical(entry) == expected
