@@ -128,6 +128,7 @@ class CompanyAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["rolls_up_to", "subsidiary_list"]
     list_per_page = 100
+    ordering = ["name", "slug"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "parent", "rolls_up_to", "subsidiary_list"]}),
         (_("Matching"), {"fields": ["aliases", "ueis"]}),

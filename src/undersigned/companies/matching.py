@@ -8,7 +8,9 @@ Pure helpers first (no database): :func:`normalize_domain`, :func:`is_free_mail`
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -257,59 +259,6 @@ def company_for_email(address: str) -> Company | None:
     return None
 
 
-class NameIndex:
-    """One snapshot of the registry's names, slugs and aliases, for matching many names quickly.
-
-    ``NameIndex().match("PEN-LINK, LIMITED")`` → the Penlink company. Build a new one after the
-    registry changes. If two companies share a key (the loader refuses that; the admin may not), the
-    key matches neither: a wrong attribution is worse than none.
-    """
-
-    def __init__(self, companies: Iterable[Company] | None = None):
-        from undersigned.companies.models import Company
-
-        if companies is None:
-            companies = Company.objects.select_related("parent").all()
-        self.companies: list[Company] = list(companies)
-        self.by_key: dict[str, Company] = {}
-        ambiguous: set[str] = set()
-        for company in self.companies:
-            for key in company_keys(company.name, company.slug, company.aliases):
-                other = self.by_key.get(key)
-                if other is not None and other.pk != company.pk:
-                    ambiguous.add(key)
-                self.by_key.setdefault(key, company)
-        for key in ambiguous:
-            del self.by_key[key]
-        self.ambiguous = frozenset(ambiguous)
-
-    def match(self, text: str) -> Company | None:
-        key = clean_company_name(text)
-        return self.by_key.get(key) if key else None
-
-    def suggest(self, text: str, limit: int = 5) -> list[Company]:
-        """Companies whose name or alias starts with, or resembles, the text (best first)."""
-        key = clean_company_name(text)
-        if not key:
-            return []
-        results: list[Company] = []
-        exact = self.by_key.get(key)
-        if exact is not None:
-            results.append(exact)
-        for candidate_key, company in sorted(self.by_key.items()):
-            if candidate_key.startswith(key) and company not in results:
-                results.append(company)
-        if len(results) < limit and len(key) >= 3:
-            from rapidfuzz import fuzz, process
-
-            keys = list(self.by_key)
-            for candidate_key, _score, _ in process.extract(key, keys, scorer=fuzz.ratio, score_cutoff=75, limit=20):
-                company = self.by_key[candidate_key]
-                if company not in results:
-                    results.append(company)
-        return results[:limit]
-
-
 def company_keys(name: str, slug: str = "", aliases: Iterable[str] = ()) -> set[str]:
     """Every key a company is matched under: its cleaned name, slug and aliases."""
     keys = {clean_company_name(name), clean_company_name(slug.replace("-", " ")) if slug else ""}
@@ -318,24 +267,128 @@ def company_keys(name: str, slug: str = "", aliases: Iterable[str] = ()) -> set[
     return keys
 
 
+def _key_index(rows: Iterable[tuple[int, str, str, list]]) -> tuple[dict[str, int], frozenset[str]]:
+    """``{key: company pk}`` from ``(pk, name, slug, aliases)`` rows, without keys two companies share."""
+    by_key: dict[str, int] = {}
+    ambiguous: set[str] = set()
+    for pk, name, slug, aliases in rows:
+        for key in company_keys(name, slug, aliases if isinstance(aliases, list) else []):
+            if by_key.setdefault(key, pk) != pk:
+                ambiguous.add(key)
+    for key in ambiguous:
+        del by_key[key]
+    return by_key, frozenset(ambiguous)
+
+
+class NameIndex:
+    """One snapshot of the registry's names, slugs and aliases, for matching many names quickly.
+
+    ``NameIndex().match("PEN-LINK, LIMITED")`` → the Penlink company. Build a new one after the
+    registry changes. If two companies share a key (the loader refuses that; the admin form too), the
+    key matches neither: a wrong attribution is worse than none.
+    """
+
+    def __init__(self, companies: Iterable[Company] | None = None):
+        from undersigned.companies.models import Company
+
+        if companies is None:
+            companies = Company.objects.select_related("parent").all()
+        self.companies: dict[int, Company] = {c.pk: c for c in companies}
+        keys, self.ambiguous = _key_index((c.pk, c.name, c.slug, c.aliases) for c in self.companies.values())
+        self.by_key: dict[str, Company] = {key: self.companies[pk] for key, pk in keys.items()}
+
+    def match(self, text: str) -> Company | None:
+        key = clean_company_name(text)
+        return self.by_key.get(key) if key else None
+
+    def suggest(self, text: str, limit: int = 5) -> list[Company]:
+        """Companies whose name or alias is, starts with, or resembles the text (in that order)."""
+        return [self.companies[pk] for pk in _suggest({k: c.pk for k, c in self.by_key.items()}, text, limit)]
+
+
+def _suggest(by_key: dict[str, int], text: str, limit: int) -> list[int]:
+    key = clean_company_name(text)
+    if not key or limit <= 0:
+        return []
+    results: list[int] = []
+    if key in by_key:
+        results.append(by_key[key])
+    for candidate in sorted(k for k in by_key if k.startswith(key)):
+        if by_key[candidate] not in results:
+            results.append(by_key[candidate])
+    if len(results) < limit and len(key) >= 3:
+        from rapidfuzz import fuzz, process
+
+        for candidate, _score, _ in process.extract(key, list(by_key), scorer=fuzz.ratio, score_cutoff=75, limit=20):
+            if by_key[candidate] not in results:
+                results.append(by_key[candidate])
+    return results[:limit]
+
+
+# The registry's key index, rebuilt in this process only when the names in the database change: the
+# check reads (pk, name, slug, aliases) of every company, about a millisecond for a few hundred, while
+# cleaning every name again would cost ten times that on each signing.
+_cache_lock = threading.Lock()
+_cached: tuple[str, dict[str, int]] | None = None
+
+
+def registry_key_index() -> dict[str, int]:
+    """``{cleaned name: company pk}`` for the registry as it is in the database now."""
+    global _cached
+    import json
+
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    from undersigned.companies.models import Company
+
+    # Aliases as their stored JSON text: decoding them for every check would cost more than the rest.
+    rows = list(
+        Company.objects.order_by("pk").annotate(raw=Cast("aliases", TextField())).values_list("pk", "name", "slug", "raw")
+    )
+    digest = hashlib.sha256()
+    for pk, name, slug, raw in rows:
+        digest.update(f"{pk}\x00{name}\x00{slug}\x00{raw}\x01".encode())
+    fingerprint = digest.hexdigest()
+    cached = _cached
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    index, _ambiguous = _key_index((pk, name, slug, json.loads(raw) if raw else []) for pk, name, slug, raw in rows)
+    with _cache_lock:
+        _cached = (fingerprint, index)
+    return index
+
+
 def match_company_name(text: str) -> Company | None:
     """The company a typed or recorded name refers to, or None.
 
     Compares :func:`clean_company_name` keys of the text and of every company's name, slug and aliases,
     so case, punctuation, spacing, "The" and legal-form words do not matter:
-    ``"pen-link, limited"``, ``"Penlink"`` and ``"PEN-LINK, LTD."`` are the same company. No fuzzy
-    matching here (see :func:`suggest_companies`). A text that is a bare domain (``"google.com"``)
-    also matches by email domain.
+    ``"pen-link, limited"``, ``"Penlink"`` and ``"PEN-LINK, LTD."`` are the same company. A key that
+    two companies share matches neither. No fuzzy matching here (see :func:`suggest_companies`). A
+    text that is a bare domain (``"linkedin.com"``) also matches by email domain.
     """
+    from undersigned.companies.models import Company
+
     key = clean_company_name(text or "")
     if not key:
         return None
-    company = NameIndex().match(text)
-    if company is None and re.fullmatch(r"[\w.-]+\.[\w-]+", (text or "").strip()):
-        company = company_for_email(f"x@{text.strip()}")
-    return company
+    pk = registry_key_index().get(key)
+    if pk is not None:
+        company = Company.objects.select_related("parent").filter(pk=pk).first()
+        if company is not None:
+            return company
+    stripped = (text or "").strip()
+    if re.fullmatch(r"[\w-]+(?:\.[\w-]+)+", stripped):
+        return company_for_email(f"x@{stripped}")
+    return None
 
 
 def suggest_companies(text: str, limit: int = 5) -> list[Company]:
-    """Up to ``limit`` companies to suggest for what a signer is typing: exact, then prefix, then close."""
-    return NameIndex().suggest(text, limit=limit)
+    """Up to ``limit`` companies to suggest for what a signer is typing: exact, then prefix, then close
+    (rapidfuzz ratio ≥ 75 on cleaned names). Suggestions only: a person confirms."""
+    from undersigned.companies.models import Company
+
+    pks = _suggest(registry_key_index(), text or "", limit)
+    found = Company.objects.select_related("parent").in_bulk(pks)
+    return [found[pk] for pk in pks if pk in found]

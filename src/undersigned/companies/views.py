@@ -8,7 +8,7 @@ import json
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response
 
-from undersigned.companies.matching import clean_company_name, company_keys
+from undersigned.companies.matching import clean_company_name, registry_key_index
 from undersigned.companies.models import Company
 
 CACHE_CONTROL = "public, max-age=10"
@@ -35,12 +35,6 @@ def _row(company: Company, parents: dict[int, int | None], slugs: dict[int, str]
     }
 
 
-def _matches(company: Company, key: str, text: str) -> bool:
-    if key and any(key in k for k in company_keys(company.name, company.slug, company.aliases)):
-        return True
-    return any(text in d.domain for d in company.domains.all())
-
-
 def registry_rows(q: str | None = None) -> list[dict]:
     """The registry as the API serves it, optionally only the companies matching ``q``.
 
@@ -52,7 +46,8 @@ def registry_rows(q: str | None = None) -> list[dict]:
     slugs = {c.pk: c.slug for c in companies}
     if q:
         key, text = clean_company_name(q), q.strip().lower()
-        companies = [c for c in companies if _matches(c, key, text)]
+        named = {pk for k, pk in registry_key_index().items() if key and key in k}
+        companies = [c for c in companies if c.pk in named or any(text in d.domain for d in c.domains.all())]
     return [_row(c, parents, slugs) for c in companies]
 
 
