@@ -168,7 +168,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": under "no-referrer" browsers send `Origin: null` with every form POST
+# (Fetch standard), and Django's CSRF check then refuses every form on the site. Nothing is sent to
+# other sites either way.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if USE_HTTPS:
