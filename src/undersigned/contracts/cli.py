@@ -123,8 +123,10 @@ def ingest(paths: tuple[Path, ...], agencies: tuple[str, ...], strict: bool, leg
 @click.option("--page-size", default=100, show_default=True, type=click.IntRange(1, 100), help="Records per request.")
 @click.option("--restart", is_flag=True, help="Start over instead of resuming an interrupted fetch of the same query.")
 @click.option("--max-pages", default=None, type=click.IntRange(1), help="Stop after this many pages (resume later).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def fetch(agencies, since, until, base_url, page_size, restart, max_pages, quiet) -> None:
+@click.option("--award-details/--no-award-details", default=True, show_default=True,
+              help="Ask for each new award's details (parent UEI, description, end date).")
+@click.option("--quiet", is_flag=True, help="No progress messages.")
+def fetch(agencies, since, until, base_url, page_size, restart, max_pages, award_details, quiet) -> None:
     """Pull contract transactions from the USAspending API (spending_by_transaction), resumably.
     --agency takes names here too: DHS, ICE, CBP, USCIS, … (default: DHS)."""
     from rich.console import Console
@@ -135,7 +137,7 @@ def fetch(agencies, since, until, base_url, page_size, restart, max_pages, quiet
     try:
         result = fetch_transactions(
             agencies=list(agencies) or ["DHS"], since=since, until=until, base_url=base_url, page_size=page_size,
-            restart=restart, max_pages=max_pages, echo=None if quiet else (lambda text: console.print(text, highlight=False)),
+            restart=restart, max_pages=max_pages, details=award_details, echo=None if quiet else (lambda text: console.print(text, highlight=False)),
         )
     except FetchError as error:
         raise click.ClickException(str(error)) from error

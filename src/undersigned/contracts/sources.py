@@ -251,11 +251,16 @@ DATE_COLUMNS = {"action_date", "end_date", "first_date", "last_date"}
 
 
 def read_csv_sql(source: Source) -> str:
+    """Explicit columns, no sniffing: a file of a few rows, one of them ragged, must still be read."""
     path = str(source.path).replace("'", "''")
-    if source.header:
-        return f"read_csv('{path}', header=true, {CSV_OPTIONS})"
-    names = ", ".join(repr(name) for name in source.columns or [])
-    return f"read_csv('{path}', header=false, names=[{names}], {CSV_OPTIONS})"
+    names = source.columns if not source.header else [name.strip() for name in first_record(source.path)]
+    columns = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in names)
+    header = "true" if source.header else "false"
+    return f"read_csv('{path}', header={header}, auto_detect=false, columns={{{columns}}}, {CSV_OPTIONS})"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def staging_sql(source: Source, agencies: list[str]) -> str:
