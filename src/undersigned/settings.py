@@ -201,4 +201,3 @@ ADMINS: list = []
 
 # Reverse proxies in front of the site (each appends to X-Forwarded-For); 0 means none.
 PROXY_COUNT = envint("PROXY_COUNT", "0", minimum=0)
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour, silences the transitional warning
