@@ -1,4 +1,4 @@
-"""The company registry in the organizer area.
+"""The company registry in the organizer area (in English, like the registry's field names).
 
 Safe by construction: domains are normalised and free-mail domains refused (EmailDomain.clean), a
 parent cannot create a cycle (Company.clean), a name or alias cannot read like another company's
@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.db.models import Count, Prefetch
 from django.urls import reverse
 from django.utils.html import format_html_join
-from django.utils.translation import gettext_lazy as _
 
 from undersigned.companies.matching import NameIndex, clean_company_name, company_keys
 from undersigned.companies.models import Company, EmailDomain
@@ -43,37 +42,37 @@ class LinesField(forms.CharField):
 class CompanyForm(forms.ModelForm):
     aliases = LinesField(
         required=False,
-        label=_("Aliases"),
-        help_text=_(
+        label="Aliases",
+        help_text=(
             "One per line: other names people or procurement records use (“AWS”, “PEN-LINK, LTD.”). "
             "Case, punctuation, “The” and “Inc.”/“LLC” are ignored when matching."
         ),
     )
-    website = forms.URLField(required=False, assume_scheme="https", label=_("Website"))
+    website = forms.URLField(required=False, assume_scheme="https", label="Website")
     ueis = LinesField(
         required=False,
-        label=_("UEIs"),
-        help_text=_("One per line: SAM.gov Unique Entity IDs of federal contract recipients that are this company."),
+        label="UEIs",
+        help_text="One per line: SAM.gov Unique Entity IDs of federal contract recipients that are this company.",
     )
 
     class Meta:
         model = Company
         fields = ["name", "slug", "parent", "website", "description", "aliases", "ueis"]
         help_texts = {
-            "slug": _("Stable identifier used in addresses and the API; avoid changing it."),
-            "parent": _("Signatures and contracts of this company are counted under its top parent."),
-            "description": _("One neutral line."),
+            "slug": "Stable identifier used in addresses and the API; avoid changing it.",
+            "parent": "Signatures and contracts of this company are counted under its top parent.",
+            "description": "One neutral line.",
         }
 
     def clean_ueis(self):
         ueis = [uei.upper() for uei in self.cleaned_data["ueis"]]
         bad = [uei for uei in ueis if not UEI_RE.match(uei)]
         if bad:
-            raise forms.ValidationError(_("Not a UEI (12 letters and digits): %(ueis)s"), params={"ueis": ", ".join(bad)})
+            raise forms.ValidationError("Not a UEI (12 letters and digits): %(ueis)s", params={"ueis": ", ".join(bad)})
         others = Company.objects.exclude(pk=self.instance.pk)
         taken = [f"{uei} ({c.name})" for c in others for uei in ueis if uei in (c.ueis or [])]
         if taken:
-            raise forms.ValidationError(_("Already given to another company: %(ueis)s"), params={"ueis": ", ".join(taken)})
+            raise forms.ValidationError("Already given to another company: %(ueis)s", params={"ueis": ", ".join(taken)})
         return ueis
 
     def clean(self):
@@ -81,14 +80,14 @@ class CompanyForm(forms.ModelForm):
         name, slug = data.get("name"), data.get("slug")
         if name and slug is not None:
             if not clean_company_name(name):
-                self.add_error("name", _("A name needs letters or digits."))
+                self.add_error("name", "A name needs letters or digits.")
             index = NameIndex(Company.objects.exclude(pk=self.instance.pk))
             clashes = sorted(
                 {f"“{index.by_key[key].name}”" for key in company_keys(name, slug, data.get("aliases") or []) if key in index.by_key}
             )
             if clashes:
                 raise forms.ValidationError(
-                    _("The name or an alias reads like another company's: %(companies)s. Names must tell companies apart."),
+                    "The name or an alias reads like another company's: %(companies)s. Names must tell companies apart.",
                     params={"companies": ", ".join(clashes)},
                 )
         return data
@@ -98,16 +97,16 @@ class EmailDomainInline(admin.TabularInline):
     model = EmailDomain
     extra = 1
     fields = ["domain"]
-    verbose_name = _("email domain")
-    verbose_name_plural = _("Email domains (work addresses; subdomains match too; never free mail)")
+    verbose_name = "email domain"
+    verbose_name_plural = "Email domains (work addresses; subdomains match too; never free mail)"
 
 
 class LevelFilter(admin.SimpleListFilter):
-    title = _("level")
+    title = "level"
     parameter_name = "level"
 
     def lookups(self, request, model_admin):
-        return [("top", _("Top-level companies")), ("subsidiary", _("Subsidiaries"))]
+        return [("top", "Top-level companies"), ("subsidiary", "Subsidiaries")]
 
     def queryset(self, request, queryset):
         if self.value() == "top":
@@ -131,8 +130,8 @@ class CompanyAdmin(admin.ModelAdmin):
     ordering = ["name", "slug"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "parent", "rolls_up_to", "subsidiary_list"]}),
-        (_("Matching"), {"fields": ["aliases", "ueis"]}),
-        (_("About"), {"fields": ["website", "description"]}),
+        ("Matching", {"fields": ["aliases", "ueis"]}),
+        ("About", {"fields": ["website", "description"]}),
     ]
 
     def get_queryset(self, request):
@@ -149,22 +148,22 @@ class CompanyAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # one at a time, with Django's confirmation page
         return actions
 
-    @admin.display(description=_("Counted under"))
+    @admin.display(description="Counted under")
     def rolls_up_to(self, company: Company) -> str:
         if not company.pk:
             return "—"
         root = company.root
         return "—" if root.pk == company.pk else root.name
 
-    @admin.display(description=_("Email domains"))
+    @admin.display(description="Email domains")
     def domain_list(self, company: Company) -> str:
         return ", ".join(d.domain for d in company.domains.all()) or "—"
 
-    @admin.display(description=_("Subsidiaries"), ordering="subsidiary_total")
+    @admin.display(description="Subsidiaries", ordering="subsidiary_total")
     def subsidiary_count(self, company: Company) -> int:
         return getattr(company, "subsidiary_total", 0)
 
-    @admin.display(description=_("Subsidiaries"))
+    @admin.display(description="Subsidiaries")
     def subsidiary_list(self, company: Company) -> str:
         if not company.pk:
             return "—"
