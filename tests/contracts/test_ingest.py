@@ -14,41 +14,35 @@ def legacy_files():
     return sorted(LEGACY.glob("fy*.csv")) + [LEGACY / "follow_the_money_data_dictionary.csv"]
 
 
-def test_it_lists_palantirs_task_order_with_its_modifications_summed(companies):
-    result = run("ingest", *legacy_files())
+def test_it_loads_every_file_in_the_shared_data_folder(companies):
+    paths = sorted(DATA.glob("*.csv")) + sorted(DATA.glob("*.txt")) + sorted(LEGACY.glob("*.csv"))
+    result = run("ingest", "--quiet", *paths)
     assert result.exit_code == 0, result.output
     assert "legacy-transactions: 157 rows read" in result.output  # fy13.csv has a header row; the others none
+    assert "subawards:" in result.output and "entity-names:" in result.output
+    assert Award.objects.count() > 5000
+
+    # show palantir lists ICE task order HSCETC13F00030 (FY2013-2018 files) with its modifications summed:
     awards = {award["award_id"]: award for award in show("palantir")["awards"]}
     falcon = awards["HSCETC13F00030"]
     # P00001 (FY2013) + P00006 (FY2014) + P00009 (FY2015), day-first dates in the legacy files.
-    assert falcon["obligated"] == 1218373.06 + 1431264.65 + 241794.41
+    assert falcon["obligated"] == round(1218373.06 + 1431264.65 + 241794.41, 2)
     assert falcon["first_action_date"] == "2013-09-26" and falcon["last_action_date"] == "2015-05-13"
     assert falcon["award_key"] == "CONT_AWD_HSCETC13F00030_7012_GS35F0086U_4730"
     assert falcon["agency"] == "ICE"
     assert "data-platforms" in falcon["categories"]
     assert Transaction.objects.filter(award_id=falcon["award_key"]).count() == 3
 
-
-def test_it_includes_west_publishing_in_thomson_reuters(companies):
-    result = run("ingest", DATA / "Contracts_PrimeAwardSummaries_2025-03-21_H19M57S23_1.csv")
-    assert result.exit_code == 0, result.output
+    # show thomson-reuters includes West Publishing's awards (in the Minnesota file):
     record = show("thomson-reuters")
     west = [award for award in record["awards"] if award["recipient"] == "WEST PUBLISHING CORPORATION"]
     assert len(west) > 50
-    assert {award["link_method"] for award in west} == {"uei"}
-    assert record["total_obligated"] == round(sum(award["obligated"] for award in record["awards"]), 2)
+    assert "uei" in {award["link_method"] for award in west}
+    assert record["total_obligated"] == pytest.approx(sum(award["obligated"] for award in record["awards"]))
     # Spreadsheet dates like 12/22/17 are month-first.
     award = next(a for a in west if a["award_id"] == "70CDCR18P00000017")
     assert award["first_action_date"] == "2017-12-22"
     assert sum(sum(year.values()) for year in record["by_fiscal_year"].values()) == pytest.approx(record["total_obligated"])
-
-
-def test_it_loads_every_file_in_the_shared_data_folder(companies):
-    paths = sorted(DATA.glob("*.csv")) + sorted(DATA.glob("*.txt")) + sorted(LEGACY.glob("*.csv"))
-    result = run("ingest", "--quiet", *paths)
-    assert result.exit_code == 0, result.output
-    assert "subawards:" in result.output and "entity-names:" in result.output
-    assert Award.objects.count() > 5000
 
 
 def test_it_is_idempotent_and_overlapping_files_change_nothing(companies, tmp_path):

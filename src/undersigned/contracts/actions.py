@@ -86,7 +86,7 @@ def _search_text(piid: str, description: str) -> str:
 
 AWARD_SUMMARY_COLUMNS = ["award_key", "piid", "parent_piid", "agency_code", "subtier_code", "subtier_name", "recipient_id",
                          "description", "psc", "naics", "award_type", "end_date", "summary_obligated",
-                         "summary_first_date", "summary_last_date", "fiscal_year", "search_text",
+                         "summary_first_date", "summary_last_date", "summary_fiscal_year", "summary_last_fiscal_year", "search_text",
                          "first_loaded_at", "updated_at", "obligated", "transaction_count", "status", "link_method"]
 
 
@@ -99,9 +99,9 @@ def upsert_awards_from_summaries(rows: Iterable[tuple], now: datetime | None = N
             keys.add(row[0])
             key, piid, parent_piid, agency, subtier, subtier_name, recipient, description, psc, naics, award_type, end = _clip_award(
                 (*row[:12], None))[:12]
-            obligated, first, last, fiscal = row[12:16]
+            obligated, first, last, fiscal, last_fiscal = row[12:17]
             yield (key, piid, parent_piid, agency, subtier, subtier_name, recipient, description, psc, naics, award_type,
-                   end, obligated, first, last, fiscal, _search_text(piid, description), now, now, 0, 0, "ended", "")
+                   end, obligated, first, last, fiscal, last_fiscal, _search_text(piid, description), now, now, 0, 0, "ended", "")
 
     update = {column: f"excluded.{column}" for column in AWARD_SUMMARY_COLUMNS
               if column not in ("award_key", "first_loaded_at", "obligated", "transaction_count", "status", "link_method")}
@@ -146,13 +146,17 @@ def refresh_awards(award_keys: set[str], recipient_keys: set[str] | None = None,
         db.temp_keys("touched_award", award_keys)
         in_touched = f"{AWARD}.award_key IN (SELECT key FROM touched_award)"
         tx = f"FROM {TX} t WHERE t.award_id = {AWARD}.award_key"
+        first, last = f"(SELECT min(t.action_date) {tx})", f"(SELECT max(t.action_date) {tx})"
         db.execute(f"""
             UPDATE {AWARD} SET
                 transaction_count = (SELECT count(*) {tx}),
-                obligated = coalesce((SELECT sum(t.obligation) {tx}), summary_obligated, 0),
-                first_action_date = coalesce((SELECT min(t.action_date) {tx}), summary_first_date),
-                last_action_date = coalesce((SELECT max(t.action_date) {tx}), summary_last_date),
-                fiscal_year = coalesce((SELECT min(t.fiscal_year) {tx}), fiscal_year)
+                transaction_total = coalesce((SELECT sum(t.obligation) {tx}), 0),
+                obligated = coalesce(summary_obligated, (SELECT sum(t.obligation) {tx}), 0),
+                first_action_date = CASE WHEN summary_first_date IS NOT NULL AND ({first} IS NULL OR summary_first_date < {first})
+                                         THEN summary_first_date ELSE {first} END,
+                last_action_date = CASE WHEN summary_last_date IS NOT NULL AND ({last} IS NULL OR summary_last_date > {last})
+                                        THEN summary_last_date ELSE {last} END,
+                fiscal_year = coalesce(summary_fiscal_year, (SELECT min(t.fiscal_year) {tx}))
             WHERE {in_touched}""")
         db.execute(f"DELETE FROM {AWARD} WHERE {in_touched} AND transaction_count = 0 AND summary_obligated IS NULL")
         db.execute(f"""

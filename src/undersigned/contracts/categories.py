@@ -90,10 +90,29 @@ def all_categories() -> dict[str, Category]:
     return parse_rules(RULES_FILE.read_text())
 
 
+@cache
+def _any_keyword() -> re.Pattern:
+    words = {word.upper() for category in all_categories().values() for rule in category.rules for word in rule.keywords}
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Z0-9])({alternatives})(?![A-Z0-9])")
+
+
+@cache
+def _code_rules() -> bool:
+    return any(rule.psc or rule.naics for category in all_categories().values() for rule in category.rules)
+
+
 def categorise(description: str, psc: str, naics: str) -> list[tuple[Category, Rule, str]]:
+    """The categories of an award with the rule that matched each, explained."""
+    text = " ".join((description or "").upper().split())
+    if not _any_keyword().search(text) and not any(
+        not rule.keywords and rule.explain(text, psc, naics)
+        for category in all_categories().values() for rule in category.rules
+    ):
+        return []  # most awards: one scan of the description decides
     found = []
     for category in all_categories().values():
-        if hit := category.match(description, psc, naics):
+        if hit := category.match(text, psc, naics):
             found.append((category, *hit))
     return found
 

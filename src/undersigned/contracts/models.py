@@ -119,9 +119,13 @@ class Award(models.Model):
     summary_obligated = models.DecimalField(max_digits=18, decimal_places=2, null=True)
     summary_first_date = models.DateField(null=True)
     summary_last_date = models.DateField(null=True)
+    summary_fiscal_year = models.SmallIntegerField(null=True)
+    summary_last_fiscal_year = models.SmallIntegerField(null=True)
     end_date = models.DateField(null=True)
-    # Derived after each load: the sum of the modifications when any are loaded, else the summary.
+    # Derived after each load. The total is the summary's when a summary file was loaded (it covers the
+    # award's whole life), else the sum of the modifications loaded.
     obligated = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    transaction_total = models.DecimalField(max_digits=18, decimal_places=2, default=0, db_default=0)
     transaction_count = models.IntegerField(default=0)
     first_action_date = models.DateField(null=True)
     last_action_date = models.DateField(null=True)

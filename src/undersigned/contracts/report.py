@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Case, F, Sum, When
 
 from undersigned.companies.models import Company
 from undersigned.contracts.agencies import agency_label
@@ -95,10 +95,14 @@ def company_record(company: Company, limit: int | None = None) -> CompanyRecord:
     for row in rows:
         label = agency_label(row["award__subtier_code"], row["award__subtier_name"])
         cells[row["fiscal_year"] or 0][label] += row["amount"] or Decimal(0)
-    rows = (mine.filter(transaction_count=0).values("fiscal_year", "subtier_code", "subtier_name")
-            .annotate(amount=Sum("obligated")).order_by())
+    # What a summary file's total holds beyond the modifications loaded: in the award's first fiscal year
+    # when no modification is loaded, else in the fiscal year of its latest action.
+    year = Case(When(transaction_count=0, then=F("fiscal_year")), default=F("summary_last_fiscal_year"))
+    rows = (mine.filter(summary_obligated__isnull=False).exclude(obligated=F("transaction_total"))
+            .annotate(year=year).values("year", "subtier_code", "subtier_name")
+            .annotate(amount=Sum(F("obligated") - F("transaction_total"))).order_by())
     for row in rows:
-        cells[row["fiscal_year"] or 0][agency_label(row["subtier_code"], row["subtier_name"])] += row["amount"] or Decimal(0)
+        cells[row["year"] or 0][agency_label(row["subtier_code"], row["subtier_name"])] += row["amount"] or Decimal(0)
     by_year = {str(year) if year else "unknown": dict(sorted(agencies.items()))
                for year, agencies in sorted(cells.items(), reverse=True)}
     mentions = list(Mention.objects.filter(company_id__in=ids).select_related("award", "award__recipient")

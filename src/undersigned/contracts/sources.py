@@ -381,7 +381,7 @@ SELECT award_key, any_value(piid), coalesce(any_value(parent_piid), ''), any_val
     coalesce(any_value(subtier_code), ''), coalesce(any_value(subtier_name), ''), any_value({RECIPIENT_KEY}),
     coalesce(any_value(award_description), ''), coalesce(any_value(psc), ''), coalesce(any_value(naics), ''),
     coalesce(any_value(award_type), ''), any_value(end_date), any_value(obligation), any_value(first_date),
-    any_value(last_date), fy(any_value(first_date))
+    any_value(last_date), fy(any_value(first_date)), fy(any_value(last_date))
 FROM norm WHERE problem = '' GROUP BY award_key
 """
 RECIPIENTS_FROM_SUBAWARDS = f"""
