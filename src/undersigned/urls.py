@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/openapi.json", openapi.openapi_view, name="openapi"),
     path("api/v1/", include("undersigned.letters.api_urls")),
     path("api/v1/", include("undersigned.companies.api_urls")),
+    path("api/v1/", include("undersigned.verification.api_urls")),
     path("api/v1/", include("undersigned.contracts.api_urls")),
     path("organizer/", include("undersigned.organizers.urls")),
     path(
@@ -24,6 +25,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("undersigned.letters.urls")),
     path("", include("undersigned.signatures.urls")),
+    path("", include("undersigned.verification.urls")),
     path("", include("undersigned.contracts.urls")),
     prefix_default_language=False,
 )

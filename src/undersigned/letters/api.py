@@ -94,6 +94,10 @@ def signatures(request, slug):
 
 def _sign(request, letter):
     data = read_json_object(request)
+    if "token" in data:  # a verified signature from a blind-signed token
+        from undersigned.verification.api import redeem
+
+        return redeem(request, letter, data)
     unknown = sorted(set(data) - {"name", "company", "role", "comment", "show_name", "email"})
     if unknown:
         raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")

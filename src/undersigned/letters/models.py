@@ -69,6 +69,11 @@ class Letter(models.Model):
             if changed:
                 # Nobody, the operator included, can test an address against this letter any more.
                 LetterSecret.objects.filter(letter=self).delete()
+                # Nor mint a token: private token keys and verification secrets are destroyed, issuance
+                # records, challenges and unused invitation codes deleted, and that is recorded.
+                from undersigned.verification.actions import destroy_letter_secrets
+
+                destroy_letter_secrets(self)
         return changed
 
     def archive(self) -> bool:

@@ -108,6 +108,9 @@ def run_scheduled_jobs() -> None:
     Letter.apply_schedules()
     prune_expired_confirmations()
     limits.prune()
+    from undersigned.verification.actions import prune_expired_challenges
+
+    prune_expired_challenges()
 
 
 def run_worker(*, once: bool = False, interval: float = 1.0) -> None:

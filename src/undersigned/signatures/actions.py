@@ -134,3 +134,35 @@ def prune_expired_confirmations() -> int:
         status=Signature.Status.PENDING, confirmation_expires_at__lt=timezone.now() - timedelta(days=7)
     ).delete()
     return deleted
+
+
+# Verified signatures (the token checks are in undersigned.verification.actions.redeem_token).
+
+
+def record_verified_signature(letter: Letter, *, company, token_key, token_message: bytes, token_signature: bytes,
+                              withdrawal_digest: bytes, name: str, role: str, comment: str,
+                              show_name: bool) -> Signature | None:
+    """Count a verified signature made from a checked token; None if the token was used before.
+
+    It enters confirmed, dated by the day only, with nothing that refers to the token's issuance.
+    """
+    try:
+        with transaction.atomic():
+            return Signature.objects.create(
+                letter=letter, kind=Signature.Kind.VERIFIED, status=Signature.Status.CONFIRMED, company=company,
+                company_as_written=company.name, name=name if show_name else "", role=role, comment=comment,
+                show_name=show_name, confirmed_on=timezone.now().date(), token_key=token_key,
+                token_message=token_message, token_signature=token_signature, withdrawal_digest=withdrawal_digest,
+            )
+    except IntegrityError:  # the same token (or, astronomically unlikely, the same withdrawal secret)
+        return None
+
+
+def withdraw_verified_signature(letter: Letter, withdrawal_digest: bytes) -> Signature | None:
+    """Withdraw the verified signature whose token commits to this digest; None if there is none."""
+    signature = Signature.objects.filter(
+        letter=letter, kind=Signature.Kind.VERIFIED, withdrawal_digest=withdrawal_digest
+    ).select_related("company").first()
+    if signature is not None:
+        withdraw_signature(signature)
+    return signature

@@ -59,6 +59,15 @@ class Signature(models.Model):
     # Day granularity only: finer times would help correlate a signature with a visit.
     confirmed_on = models.DateField(null=True, editable=False)
 
+    # Verified signatures: the token that proves "a distinct verified employee" (verification/protocol.md):
+    # the prepared token message, its RSA blind signature (finalised) and the letter-and-company key.
+    # Nothing refers to how the token was issued.
+    token_message = models.BinaryField(max_length=512, null=True, editable=False)
+    token_signature = models.BinaryField(max_length=1024, null=True, editable=False)
+    token_key = models.ForeignKey(
+        "verification.TokenKey", null=True, blank=True, on_delete=models.PROTECT, related_name="signatures", editable=False
+    )
+
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["letter", "status"], name="signature_letter_status")]
@@ -73,6 +82,9 @@ class Signature(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["confirmation_digest"], condition=Q(confirmation_digest__isnull=False), name="unique_confirmation"
+            ),
+            models.UniqueConstraint(
+                fields=["letter", "token_message"], condition=Q(token_message__isnull=False), name="one_signature_per_token"
             ),
         ]
 

@@ -1,0 +1,397 @@
+"""Every change with side effects in verified signing goes through one of these functions.
+
+The views (HTML and JSON) only read input, call one function and turn :class:`VerificationError`
+into an answer. Messages of the errors are plain, safe to show, and never say anything about an
+address that the person asking could not already know.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from undersigned.companies.matching import canonical_email, company_for_email, split_email
+from undersigned.letters.models import Letter
+from undersigned.lib import blindrsa
+from undersigned.lib.tokens import keyed_digest
+from undersigned.messaging import emails
+from undersigned.moderation import limits
+from undersigned.moderation.models import RateLimit
+from undersigned.verification import keys
+from undersigned.verification.models import (
+    Challenge,
+    Invitation,
+    Issuance,
+    SecretsDestroyed,
+    TokenKey,
+    VerificationSecret,
+)
+
+log = logging.getLogger("undersigned.verification")
+
+CODE_DIGITS = 8
+CODE_MINUTES = 15
+MAX_WRONG_CODES = 5
+MAX_CODES_PER_ADDRESS_PER_DAY = 5
+INVITATION_BYTES = 15  # 120 bits, 24 base32 characters
+CODE_NETWORK_SCOPE = "code_network"  # RateCounter scope of code requests by network address
+
+WRONG_CODE = "The code is wrong or has expired. Check it, or ask for a new code."
+
+
+class VerificationError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Closed(VerificationError):
+    def __init__(self, letter: Letter):
+        super().__init__(409, f"The letter '{letter.slug}' is {letter.status} and does not take signatures.")
+
+
+def _secret(letter: Letter) -> bytes:
+    secret = VerificationSecret.objects.filter(letter=letter).values_list("digest_key", flat=True).first()
+    if secret is None:
+        try:
+            with transaction.atomic():
+                secret = VerificationSecret.objects.create(letter=letter).digest_key
+        except IntegrityError:
+            secret = VerificationSecret.objects.get(letter=letter).digest_key
+    return bytes(secret)
+
+
+def address_digest(letter: Letter, address: str) -> bytes:
+    """HMAC-SHA-256 of the canonical address under the letter's verification secret."""
+    return keyed_digest(_secret(letter), "address:" + canonical_email(address))
+
+
+def _code_digest(letter: Letter, digest: bytes, code: str) -> bytes:
+    return keyed_digest(_secret(letter), f"code:{digest.hex()}:{code}")
+
+
+def _require_open(letter: Letter) -> None:
+    if not letter.is_signable:
+        raise Closed(letter)
+
+
+def check_address(address: object) -> str:
+    if not isinstance(address, str) or len(address) > 254:
+        raise VerificationError(400, "email must be an email address.")
+    try:
+        split_email(address)
+        canonical_email(address)
+    except ValueError:
+        raise VerificationError(400, "email must be an email address.") from None
+    return address.strip()
+
+
+# --- 1. codes ---------------------------------------------------------------------------------------
+
+
+def _count_network(letter: Letter, network_address: str | None) -> None:
+    if not network_address:
+        return
+    limit = limits._limit_for(letter, RateLimit.Scope.NETWORK)  # noqa: SLF001 - the organizers' setting
+    if limit is None:
+        return
+    day = timezone.now().date()
+    digest = keyed_digest(limits._secret_for(day), f"{CODE_NETWORK_SCOPE}:{network_address.lower()}")  # noqa: SLF001
+    if limits._count(CODE_NETWORK_SCOPE, day, digest) > limit:  # noqa: SLF001
+        raise VerificationError(429, "Too many codes were asked for from your network today. Try again tomorrow, or ask an organizer for an invitation code.")
+
+
+def request_code(letter: Letter, address: str, *, network_address: str | None) -> None:
+    """Email a code to an address at a registry company. The caller answers the same in every case.
+
+    Addresses at free-mail or unknown domains get nothing (and no row is written for them); the
+    answer does not say so. The address itself is kept only in the sealed outbox row until sent.
+    """
+    _require_open(letter)
+    address = check_address(address)
+    _count_network(letter, network_address)
+    company = company_for_email(address)
+    if company is None:
+        return
+    keys.live_key(letter, company)  # published before the signer needs it
+    digest = address_digest(letter, address)
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    today = timezone.localdate()
+    fields = {"company": company, "code_digest": _code_digest(letter, digest, code),
+              "expires_at": timezone.now() + timedelta(minutes=CODE_MINUTES), "wrong_attempts": 0}
+    with transaction.atomic():
+        existing = Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    Challenge.objects.create(letter=letter, address_digest=digest, sent_on=today, sends=1, **fields)
+            except IntegrityError:  # the same address twice at the same moment: one code is enough
+                return
+        else:
+            sends = existing.sends + 1 if existing.sent_on == today else 1
+            if sends > MAX_CODES_PER_ADDRESS_PER_DAY:
+                return
+            Challenge.objects.filter(pk=existing.pk).update(sends=sends, sent_on=today, **fields)
+        emails.verification_code(address, code=code, minutes=CODE_MINUTES)
+
+
+# --- 2. tokens --------------------------------------------------------------------------------------
+
+
+@dataclass
+class IssuedToken:
+    blind_signature: bytes
+    key: TokenKey
+
+
+def _key_for(letter: Letter, key_id: object) -> TokenKey:
+    if not isinstance(key_id, str) or len(key_id) != 64:
+        raise VerificationError(400, "key_id must be the 64-character id of one of this letter's keys.")
+    key = TokenKey.objects.select_related("company", "letter").filter(key_id=key_id.lower()).first()
+    if key is None or key.letter_id != letter.pk:
+        raise VerificationError(400, "key_id is not a key of this letter (see /keys).")
+    if not key.is_live:
+        raise VerificationError(409, "This key no longer signs tokens.")
+    return key
+
+
+def _decode_blinded(key: TokenKey, blinded_msg: object) -> bytes:
+    if not isinstance(blinded_msg, str):
+        raise VerificationError(400, "blinded_msg must be base64url text.")
+    try:
+        data = blindrsa.b64u_decode(blinded_msg)
+    except blindrsa.BlindRSAError:
+        raise VerificationError(400, "blinded_msg is not valid base64url (no padding, URL-safe alphabet).") from None
+    public = blindrsa.decode_public_key(key.public_key)
+    size = (public.key_size + 7) // 8
+    if len(data) != size:
+        raise VerificationError(400, f"blinded_msg must be {size} bytes for this key.")
+    if int.from_bytes(data, "big") >= public.public_numbers().n:
+        raise VerificationError(400, "blinded_msg is out of range for this key (not below the modulus).")
+    return data
+
+
+def _sign(key: TokenKey, blinded: bytes) -> bytes:
+    try:
+        return blindrsa.blind_sign(keys.private_key_of(key), blinded)
+    except blindrsa.BlindRSAError as error:
+        raise VerificationError(400, f"Cannot sign: {error}.") from None
+
+
+def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: object, blinded_msg: object) -> IssuedToken:
+    """Check the emailed code and sign one blinded token for this address, once per letter."""
+    _require_open(letter)
+    address = check_address(address)
+    if not isinstance(code, str):
+        raise VerificationError(400, "code must be text.")
+    code = "".join(code.split())
+    key = _key_for(letter, key_id)
+    blinded = _decode_blinded(key, blinded_msg)
+    digest = address_digest(letter, address)
+    now = timezone.now()
+    # Each refusal is decided inside the transaction and raised after it, so that what it changed
+    # (one more wrong attempt, a voided challenge) is committed.
+    refusal = None
+    with transaction.atomic():
+        challenge = Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest).first()
+        if challenge is None:
+            refusal = VerificationError(400, WRONG_CODE)
+        elif challenge.expires_at <= now or challenge.wrong_attempts >= MAX_WRONG_CODES:
+            challenge.delete()
+            refusal = VerificationError(400, WRONG_CODE)
+        elif not hmac.compare_digest(bytes(challenge.code_digest), _code_digest(letter, digest, code)):
+            if challenge.wrong_attempts + 1 >= MAX_WRONG_CODES:
+                challenge.delete()  # void: a new code must be asked for
+            else:
+                Challenge.objects.filter(pk=challenge.pk).update(wrong_attempts=F("wrong_attempts") + 1)
+            refusal = VerificationError(400, WRONG_CODE)
+        elif challenge.company_id != key.company_id:
+            refusal = VerificationError(400, "key_id is not the key of the company of this address; use the key listed for it.")
+        elif Issuance.objects.filter(letter=letter, address_digest=digest).exists():
+            challenge.delete()
+            refusal = VerificationError(409, "This address has already received its token for this letter: one person, one token.")
+    if refusal:
+        raise refusal
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Issuance.objects.create(letter=letter, address_digest=digest)
+        except IntegrityError:  # the same address, at the same moment, in another request
+            raise VerificationError(409, "This address has already received its token for this letter: one person, one token.") from None
+        if not Challenge.objects.filter(pk=challenge.pk).delete()[0]:
+            raise VerificationError(400, WRONG_CODE)  # used by a request at the same moment
+        signature = _sign(key, blinded)  # an error here rolls the issuance back
+    return IssuedToken(signature, key)
+
+
+def _invitation_digest(code: str) -> bytes:
+    return hashlib.sha256(("invitation:" + code.strip().lower()).encode("utf-8")).digest()
+
+
+def issue_token_for_invitation(letter: Letter, *, invitation: object, key_id: object, blinded_msg: object) -> IssuedToken:
+    """Redeem an organizer's one-time invitation code for one blinded token."""
+    _require_open(letter)
+    if not isinstance(invitation, str) or len(invitation) > 200:
+        raise VerificationError(400, "invitation must be the invitation code, as text.")
+    key = _key_for(letter, key_id)
+    blinded = _decode_blinded(key, blinded_msg)
+    digest = _invitation_digest(invitation)
+    with transaction.atomic():
+        found = Invitation.objects.select_for_update().filter(code_digest=digest, letter=letter).first()
+        if found is None or found.used_on or found.expires_at <= timezone.now():
+            raise VerificationError(400, "This invitation code is not valid for this letter: it is wrong, used or expired.")
+        if found.company_id != key.company_id:
+            raise VerificationError(400, "key_id is not the key of the invitation's company; use the key listed for it.")
+        Invitation.objects.filter(pk=found.pk).update(used_on=timezone.localdate())
+        signature = _sign(key, blinded)
+    return IssuedToken(signature, key)
+
+
+def mint_invitations(letter: Letter, company, *, count: int = 1, days: int = 14) -> list[str]:
+    """New one-time invitation codes (shown once; only their digests are kept)."""
+    if not letter.is_signable and letter.status != Letter.Status.DRAFT:
+        raise Closed(letter)
+    keys.live_key(letter, company)
+    codes = []
+    expires_at = timezone.now() + timedelta(days=days)
+    for _ in range(count):
+        random_part = base64.b32encode(secrets.token_bytes(INVITATION_BYTES)).decode().lower()
+        code = f"{company.slug}-{random_part}"
+        Invitation.objects.create(letter=letter, company=company, code_digest=_invitation_digest(code),
+                                  hint=code[: len(company.slug) + 5], expires_at=expires_at)
+        codes.append(code)
+    return codes
+
+
+def company_slug_of_invitation(code: str) -> str:
+    """The company slug written at the start of an invitation code (the client picks its key with it)."""
+    return code.strip().lower().rpartition("-")[0]
+
+
+# --- 3. closing -------------------------------------------------------------------------------------
+
+
+def destroy_letter_secrets(letter: Letter) -> SecretsDestroyed:
+    """Called by Letter.close(): nobody can mint tokens for this letter or test an address any more."""
+    today = timezone.localdate()
+    live = list(TokenKey.objects.filter(letter=letter, destroyed_on__isnull=True).values_list("pk", "sealed_private_key"))
+    TokenKey.objects.filter(pk__in=[pk for pk, _ in live]).update(sealed_private_key="", destroyed_on=today)
+    keys.forget_decrypted(sealed for _, sealed in live)
+    VerificationSecret.objects.filter(letter=letter).delete()
+    issuance, _ = Issuance.objects.filter(letter=letter).delete()
+    challenges, _ = Challenge.objects.filter(letter=letter).delete()
+    invitations, _ = Invitation.objects.filter(letter=letter, used_on__isnull=True).delete()
+    return SecretsDestroyed.objects.create(
+        letter=letter, keys_destroyed=len(live), issuance_records_deleted=issuance,
+        challenges_deleted=challenges, invitations_deleted=invitations,
+    )
+
+
+def prune_expired_challenges() -> int:
+    deleted, _ = Challenge.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
+    return deleted
+
+
+# --- 4. signatures from tokens ----------------------------------------------------------------------
+
+
+@dataclass
+class Display:
+    """What a verified signer chooses to show; anonymous unless they say otherwise."""
+
+    name: str = ""
+    role: str = ""
+    comment: str = ""
+    show_name: bool = False
+
+    LIMITS = {"name": 100, "role": 120, "comment": 500}
+
+    @classmethod
+    def from_data(cls, data: dict) -> Display:
+        import unicodedata
+
+        values = {}
+        for field, limit in cls.LIMITS.items():
+            value = data.get(field, "")
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                raise VerificationError(400, f"{field} must be text.")
+            value = value.strip()
+            if len(value) > limit:
+                raise VerificationError(400, f"{field} must be at most {limit} characters.")
+            if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\r\t" for ch in value):
+                raise VerificationError(400, f"{field} contains invisible control characters.")
+            values[field] = value
+        show_name = data.get("show_name", False)
+        if not isinstance(show_name, bool):
+            raise VerificationError(400, "show_name must be true or false.")
+        if show_name and not values["name"]:
+            raise VerificationError(400, "name is needed when show_name is true.")
+        return cls(show_name=show_name, **values)
+
+
+def _decode(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise VerificationError(400, f"{what} must be base64url text.")
+    try:
+        return blindrsa.b64u_decode(value)
+    except blindrsa.BlindRSAError:
+        raise VerificationError(400, f"{what} is not valid base64url (no padding, URL-safe alphabet).") from None
+
+
+def redeem_token(letter: Letter, *, key_id: object, message: object, signature: object, display: Display):
+    """Turn a finalised token into a verified signature; nothing ties it to the issuance."""
+    from undersigned.signatures import actions as signature_actions
+    from undersigned.verification.protocol import BadToken, parse_prepared
+
+    _require_open(letter)
+    if not isinstance(key_id, str) or len(key_id) != 64:
+        raise VerificationError(400, "key_id must be the 64-character id of one of this letter's keys.")
+    key = TokenKey.objects.select_related("company").filter(key_id=key_id.lower()).first()
+    if key is None or key.letter_id != letter.pk:
+        raise VerificationError(400, "key_id is not a key of this letter (see /keys).")
+    prepared = _decode(message, "message")
+    sig = _decode(signature, "signature")
+    if len(prepared) > 512:
+        raise VerificationError(400, "message is too long to be a token.")
+    try:
+        parsed = parse_prepared(prepared)
+    except BadToken as error:
+        raise VerificationError(400, str(error)) from None
+    if parsed.letter_slug != letter.slug:
+        raise VerificationError(400, "This token is for another letter.")
+    if not blindrsa.verify(blindrsa.decode_public_key(key.public_key), prepared, sig):
+        raise VerificationError(400, "The signature of this token does not verify under this key.")
+    created = signature_actions.record_verified_signature(
+        letter, company=key.company, token_key=key, token_message=prepared, token_signature=sig,
+        withdrawal_digest=parsed.commitment, name=display.name, role=display.role, comment=display.comment,
+        show_name=display.show_name,
+    )
+    if created is None:
+        raise VerificationError(409, "This token has already been used.")
+    return created
+
+
+def withdraw_token(letter: Letter, withdrawal_secret: object):
+    """Withdraw the verified signature whose token commits to this secret."""
+    from undersigned.signatures import actions as signature_actions
+    from undersigned.verification.protocol import BadToken, commitment
+
+    try:
+        digest = commitment(withdrawal_secret)
+    except BadToken as error:
+        raise VerificationError(400, str(error)) from None
+    found = signature_actions.withdraw_verified_signature(letter, digest)
+    if found is None:
+        raise VerificationError(404, "No signature of this letter has a token with this withdrawal secret.")
+    return found
