@@ -184,7 +184,8 @@ def canonical_email(address: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 # Company names
 
-# Legal-form words removed from the end of a name ("Pen-Link, Ltd." = "Penlink"). Deliberately not
+# Legal-form words (and the country markers "US"/"USA" of American arms: "Magnet Forensics USA, Inc.")
+# removed from the end of a name ("Pen-Link, Ltd." = "Penlink"). Deliberately not
 # "group", "systems", "solutions", "technologies" or "services": those tell firms apart
 # (Paragon Solutions, Paragon Systems and Paragon Professional Services are three companies).
 LEGAL_SUFFIXES: frozenset[str] = frozenset(
