@@ -168,7 +168,7 @@ def show(company: str, output: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=200)
     console.print(f"[bold]{document['name']}[/bold] ({document['company']}): "
                   f"{_money(document['total_obligated'])} obligated by DHS (direct awards, subsidiaries included)")
     years = Table("Fiscal year", "Agency", "Obligated", title="By fiscal year")
