@@ -109,9 +109,12 @@ def _register_app_commands() -> None:
     """App command groups live beside their app; import them here so `main` lists them."""
     from undersigned.companies.cli import companies
     from undersigned.contracts.cli import contracts
+    from undersigned.verification.cli import sign, withdraw
 
     main.add_command(companies)
     main.add_command(contracts)
+    main.add_command(sign)
+    main.add_command(withdraw)
 
 
 _register_app_commands()

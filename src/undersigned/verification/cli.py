@@ -1,0 +1,134 @@
+"""`undersigned sign URL` and `undersigned withdraw RECEIPT`: verified signing from a terminal.
+
+The token is blinded and finalised on this computer (undersigned.lib.blindrsa, RFC 9474), exactly as
+the browser does. Over Tor: ``torsocks undersigned sign http://….onion/letters/…/`` (httpx's own
+SOCKS support needs an extra package, so it is not offered here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+TIMEOUT = 30.0
+
+
+def _split_letter_url(url: str) -> tuple[str, str]:
+    """``https://site/es/letters/slug/verify/`` → ``("https://site", "slug")``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter("give the letter's address, e.g. https://letters.example.org/letters/its-name/")
+    segments = [s for s in parts.path.split("/") if s]
+    if "letters" not in segments or segments.index("letters") + 1 >= len(segments):
+        raise click.BadParameter("the address must contain /letters/<name>/")
+    at = segments.index("letters")
+    prefix = "/".join(segments[:at])
+    # A language prefix (/es/) belongs to the pages, not to the API.
+    if len(prefix) == 2:
+        prefix = ""
+    base = f"{parts.scheme}://{parts.netloc}" + (f"/{prefix}" if prefix else "")
+    return base, segments[at + 1]
+
+
+def _client(base: str, slug: str):
+    import httpx
+
+    from undersigned.verification.client import SigningClient
+
+    http = httpx.Client(base_url=base, timeout=TIMEOUT, follow_redirects=False, trust_env=True,
+                        headers={"User-Agent": "undersigned-sign"})
+
+    def answer(response):
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, {"error": response.text[:200]}
+
+    def get(path):
+        return answer(http.get(path))
+
+    def post(path, body):
+        return answer(http.post(path, json=body))
+
+    return SigningClient(site=base, letter=slug, get=get, post=post)
+
+
+def _save(path: Path, receipt: dict) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(receipt, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+@click.command()
+@click.argument("url")
+@click.option("--email", help="Your work email address (asked for if not given).")
+@click.option("--code", help="The code from the email (asked for if not given).")
+@click.option("--invitation", help="An organizer's invitation code, instead of an email address.")
+@click.option("--name", default="", help="Your name, shown only with --show-name after an organizer reviews it.")
+@click.option("--role", default="", help="Your role (optional).")
+@click.option("--comment", default="", help="A comment (optional, up to 500 characters).")
+@click.option("--show-name", is_flag=True, help="Show your name instead of 'Anonymous'.")
+@click.option("--later", is_flag=True, help="Get the token but do not submit it: save the receipt and submit it later with --submit.")
+@click.option("--submit", "submit_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Submit a receipt saved earlier with --later (from any network).")
+@click.option("--receipt", "receipt_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to save the receipt (default: undersigned-receipt-<letter>.json here).")
+def sign(url, email, code, invitation, name, role, comment, show_name, later, submit_path, receipt_path):
+    """Sign a letter as a verified employee, anonymously, from this terminal.
+
+    URL is the letter's address. The program asks for your work email, then for the code emailed to
+    you; it blinds a token on this computer, has it signed, submits it and saves the receipt (which
+    proves the signature is yours and withdraws it: keep it private). Over Tor: torsocks undersigned sign URL.
+    """
+    from undersigned.verification import protocol
+    from undersigned.verification.client import ClientError
+
+    base, slug = _split_letter_url(url)
+    api = _client(base, slug)
+    path = receipt_path or Path(f"undersigned-receipt-{slug}.json")
+    try:
+        if submit_path:
+            receipt = protocol.read_receipt(submit_path.read_text())
+        elif invitation:
+            receipt = api.token_with_invitation(invitation)
+        else:
+            email = email or click.prompt("Work email address")
+            api.request_code(email)
+            key = api.key_for_email(email)
+            click.echo("If the address can be verified, a code is on its way (it works for 15 minutes).")
+            code = code or click.prompt("Code")
+            receipt = api.token_with_code(email, code, key)
+        if later:
+            _save(path, receipt)
+            click.echo(f"Token saved, not submitted: {path}\nSubmit it later with: undersigned sign {url} --submit {path}")
+            return
+        final = api.submit(receipt, name=name, role=role, comment=comment, show_name=show_name)
+    except ClientError as error:
+        raise click.ClickException(error.message) from None
+    except protocol.BadToken as error:
+        raise click.ClickException(str(error)) from None
+    _save(path, final)
+    click.echo(f"Signed as a verified employee of {final['company']}. Receipt (keep it private): {path}")
+
+
+@click.command()
+@click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def withdraw(receipt):
+    """Withdraw a verified signature with its receipt file (no email needed)."""
+    from undersigned.verification import protocol
+    from undersigned.verification.client import ClientError
+
+    try:
+        data = protocol.read_receipt(receipt.read_text())
+        if not isinstance(data.get("site"), str) or not isinstance(data.get("withdrawal_secret"), str):
+            raise protocol.BadToken("The receipt has no site or no withdrawal secret.")
+        api = _client(data["site"], data["letter"])
+        api.withdraw(data)
+    except (ClientError, protocol.BadToken) as error:
+        raise click.ClickException(getattr(error, "message", str(error))) from None
+    click.echo("Your signature is withdrawn.")
