@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.db import connection
@@ -102,40 +102,41 @@ def _code_rules() -> bool:
     return any(rule.psc or rule.naics for category in all_categories().values() for rule in category.rules)
 
 
-def categorise(description: str, psc: str, naics: str) -> list[tuple[Category, Rule, str]]:
-    """The categories of an award with the rule that matched each, explained."""
+@lru_cache(maxsize=65536)
+def categorise(description: str, psc: str, naics: str) -> tuple[tuple[Category, Rule, str], ...]:
+    """The categories of an award with the rule that matched each, explained (many awards share a
+    description, "IGF::OT::IGF COMPUTERS", hence the cache)."""
     text = " ".join((description or "").upper().split())
     if not _any_keyword().search(text) and not any(
         not rule.keywords and rule.explain(text, psc, naics)
         for category in all_categories().values() for rule in category.rules
     ):
-        return []  # most awards: one scan of the description decides
+        return ()  # most awards: one scan of the description decides
     found = []
     for category in all_categories().values():
         if hit := category.match(text, psc, naics):
             found.append((category, *hit))
-    return found
+    return tuple(found)
 
 
 def assign(award_keys: set[str] | None) -> int:
     """Re-tag awards (those in the ``touched_award`` temp table, or all when None)."""
-    awards = Award.objects.all()
+    from undersigned.contracts import db
+
+    table, tags = Award._meta.db_table, AwardCategory._meta.db_table
     if award_keys is not None:
         if not award_keys:
             return 0
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT key FROM touched_award")
-            keys = [row[0] for row in cursor.fetchall()]
-        chunks = [keys[i:i + 500] for i in range(0, len(keys), 500)]
-        for chunk in chunks:
-            AwardCategory.objects.filter(award_id__in=chunk).delete()
-        rows = [row for chunk in chunks for row in awards.filter(award_key__in=chunk).values_list("award_key", "description", "psc", "naics")]
+        db.execute(f"DELETE FROM {tags} WHERE award_id IN (SELECT key FROM touched_award)")
+        where = "WHERE award_key IN (SELECT key FROM touched_award)"
     else:
-        AwardCategory.objects.all().delete()
-        rows = awards.values_list("award_key", "description", "psc", "naics").iterator(chunk_size=5000)
-    tags = []
-    for key, description, psc, naics in rows:
-        for category, rule, explanation in categorise(description, psc, naics):
-            tags.append(AwardCategory(award_id=key, category=category.slug, rule=rule.id[:80], explanation=explanation[:300]))
-    AwardCategory.objects.bulk_create(tags, batch_size=1000)
-    return len(tags)
+        db.execute(f"DELETE FROM {tags}")
+        where = ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT award_key, description, psc, naics FROM {table} {where}")
+        rows = cursor.fetchall()
+    found = [(key, category.slug, rule.id[:80], explanation[:300])
+             for key, description, psc, naics in rows
+             for category, rule, explanation in categorise(description or "", psc or "", naics or "")]
+    db.upsert(tags, ["award_id", "category", "rule", "explanation"], ["award_id", "category"], found, update={})
+    return len(found)

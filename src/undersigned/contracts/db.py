@@ -54,15 +54,25 @@ def upsert(table: str, columns: list[str], key: list[str], rows: Iterable[Sequen
     raw = connection.connection
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
     for batch in batches(rows):
-        raw.executemany(sql, [tuple(_sqlite(value) for value in row) for row in batch])
+        if not all(type(value) in _PLAIN for value in batch[0]):
+            batch = [tuple(_sqlite(value) for value in row) for row in batch]
+        raw.executemany(sql, batch)
         count += len(batch)
         if on_batch:
             on_batch(len(batch))
     return count
 
 
+_PLAIN = (str, int, type(None))
+
+
 def _sqlite(value):
     # As Django stores them on SQLite: dates as ISO text, datetimes as naive UTC "YYYY-MM-DD HH:MM:SS.ffffff".
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return value
+    if kind is date:
+        return value.isoformat()
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)

@@ -164,9 +164,14 @@ def normalise(results: list[dict]) -> tuple[list, list, list]:
                        description if earliest or not previous[7] else previous[7],
                        _code(row.get("PSC")), _code(row.get("NAICS")), str(row.get("Award Type") or ""), None,
                        day if earliest else previous[12])
-        transactions.append((transaction_key(piid, subtier, mod, parent_piid, parent_agency), key, mod, day,
-                             fiscal_year(day), amount, _action_type(row.get("Action Type")), description))
-    return list(recipients.values()), list(awards.values()), transactions
+        transactions.append((transaction_key(piid, subtier, mod, parent_piid, parent_agency), key, mod, _iso(day),
+                             fiscal_year(day), str(amount), _action_type(row.get("Action Type")), description))
+    awards = [(*award[:11], None, _iso(award[12])) for award in awards.values()]
+    return list(recipients.values()), awards, transactions
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def award_details(client: Client, keys: list[str]) -> tuple[list, dict]:
@@ -252,7 +257,7 @@ def _with_details(award: tuple, fields: dict | None, detail_recipients: list) ->
         award[7] = fields["description"]
     award[8] = fields["psc"] or award[8]
     award[9] = fields["naics"] or award[9]
-    award[11] = fields["end_date"]
+    award[11] = _iso(fields["end_date"])
     return tuple(award)
 
 

@@ -318,7 +318,8 @@ def normalised_sql(source: Source) -> str:
         problem = (f"CASE WHEN staged.delete_ind = 'D' THEN CASE WHEN nb(staged.tx_key) IS NULL THEN 'no unique key' "
                    f"ELSE '' END ELSE {problem} END")
     select.append(f"{problem} AS problem")
-    return f"CREATE OR REPLACE VIEW norm AS SELECT {', '.join(select)} FROM staged WHERE in_scope"
+    # A table, not a view: every later query (problems, recipients, awards, transactions) reads it.
+    return f"CREATE OR REPLACE TABLE norm AS SELECT {', '.join(select)} FROM staged WHERE in_scope"
 
 
 def keyed_sql(source: Source) -> str:
@@ -361,13 +362,14 @@ SELECT award_key, any_value(piid), coalesce(any_value(parent_piid), ''), any_val
     coalesce(arg_max(psc, {ORDER}) FILTER (WHERE psc IS NOT NULL), ''),
     coalesce(arg_max(naics, {ORDER}) FILTER (WHERE naics IS NOT NULL), ''),
     coalesce(arg_max(award_type, {ORDER}) FILTER (WHERE award_type IS NOT NULL), ''),
-    arg_max(end_date, {ORDER}) FILTER (WHERE end_date IS NOT NULL),
-    min(action_date)
+    CAST(arg_max(end_date, {ORDER}) FILTER (WHERE end_date IS NOT NULL) AS VARCHAR),
+    CAST(min(action_date) AS VARCHAR)
 FROM tx GROUP BY award_key
 """
+# Dates and amounts leave DuckDB as text: the database parses them (no Python object per value).
 TRANSACTIONS_FROM_TX = """
-SELECT tx_key, award_key, coalesce(modification_number, ''), action_date, fy(action_date), obligation,
-    coalesce(action_type_code, ''), coalesce(tx_description, '')
+SELECT tx_key, award_key, coalesce(modification_number, ''), CAST(action_date AS VARCHAR), fy(action_date),
+    CAST(obligation AS VARCHAR), coalesce(action_type_code, ''), coalesce(tx_description, '')
 FROM tx
 """
 RECIPIENTS_FROM_AWARDS = f"""

@@ -1,0 +1,343 @@
+"""Complete signings per second against `undersigned serve`, next to the raw insert rate of the same database.
+
+    uv run python bench/signing.py [--postgres URL] [--signings 2000] [--concurrency 64] [--web-workers N]
+
+For each database (SQLite always; PostgreSQL when --postgres or UNDERSIGNED_TEST_POSTGRES_URL names a
+server, in a fresh database created and dropped here) it:
+
+1. starts `undersigned serve` on a free loopback port, with its background worker, sending mail to a
+   real SMTP server (aiosmtpd) run by this script on loopback;
+2. raises every rate limit (loopback traffic would otherwise be held for review after 50 signings);
+3. drives N complete signings with C concurrent clients: POST the JSON API → wait for the
+   confirmation email at the SMTP server → POST the confirmation link (the button of the page the
+   link opens, with a CSRF token each client fetched once). A signing is complete when the confirmed
+   page comes back; its latency is submit → confirmed;
+4. checks that the letter's public count equals the number of confirmed signings;
+5. measures the database's raw insert rate: N single-row INSERT + COMMIT transactions into a scratch
+   table, one after the other, through sqlite3 (same file and pragmas as the site) or psycopg;
+6. prints signings/s, p50/p99 latency, the insert rate and the ratio.
+
+Everything stays on 127.0.0.1; the run stops by itself after --time-limit seconds per database.
+The goal (issue 2) is at least 100 confirmed signings per second on PostgreSQL on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+from aiosmtpd.smtp import SMTP  # noqa: E402
+
+from tests.support.site import _fresh_postgres_database, free_port  # noqa: E402
+
+SLUG = "cancel-the-contracts"
+CONFIRM_LINK = re.compile(r"https?://\S+/signatures/confirm/[\w-]+/")
+COMPANIES = ["Google", "AWS", "Amazon", "Microsoft", "LinkedIn", "Meta", "Salesforce", "Acme Widgets"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The SMTP server: aiosmtpd in this script's event loop, handing each confirmation link to the
+# coroutine waiting for it.
+
+
+class Sink:
+    def __init__(self):
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.early: dict[str, str] = {}  # links that arrived before anyone waited for them
+        self.received = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        found = CONFIRM_LINK.search(text)
+        self.received += 1
+        for recipient in envelope.rcpt_tos:
+            link = found.group(0) if found else ""
+            future = self.waiting.pop(recipient, None)
+            if future is not None and not future.done():
+                future.set_result(link)
+            else:
+                self.early[recipient] = link
+        return "250 OK"
+
+    async def link_for(self, recipient: str, timeout: float) -> str:
+        if recipient in self.early:
+            return self.early.pop(recipient)
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[recipient] = future
+        return await asyncio.wait_for(future, timeout)
+
+
+# --------------------------------------------------------------------------------------------------
+# The site
+
+
+class Site:
+    def __init__(self, *, database_url: str | None, smtp_port: int, web_workers: int | None):
+        self.data_dir = Path(tempfile.mkdtemp(prefix="undersigned-bench-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url
+        self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "EMAIL_URL")}
+        self.env.update({
+            "DATA_DIR": str(self.data_dir), "SITE_URL": self.url, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "PUBLICATION_INTERVAL": "0", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+        })
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
+        self.web_workers = web_workers
+        self.log_path = self.data_dir / "serve.log"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "undersigned", "serve", "--port", str(self.port)]
+        if self.web_workers:
+            command += ["--workers", str(self.web_workers)]
+        self.process = subprocess.Popen(command, env=self.env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"undersigned serve exited:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + f"/api/v1/letters/{SLUG}", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit(f"undersigned serve did not answer in time:\n{self.log()}")
+
+    def manage_shell(self, code: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "undersigned", "manage", "shell", "-c", code],
+                                env=self.env, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise SystemExit(f"`undersigned manage shell` failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def raise_rate_limits(self) -> None:
+        self.manage_shell(
+            "from undersigned.moderation.models import RateLimit\n"
+            "RateLimit.objects.update(max_per_day=10**9)\n"
+            "print(RateLimit.objects.count())"
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# --------------------------------------------------------------------------------------------------
+# The load
+
+
+async def drive(site: Site, sink: Sink, smtp_port: int, *, signings: int, concurrency: int, time_limit: float) -> dict:
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(sink, hostname="bench-sink"), host="127.0.0.1", port=smtp_port
+    )
+    run = uuid.uuid4().hex[:8]
+    latencies: list[float] = []
+    failures: list[str] = []
+    next_index = iter(range(signings))
+    deadline = time.monotonic() + time_limit
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        # One CSRF token per client, as a browser keeps its cookie across pages.
+        page = await client.get(f"/letters/{SLUG}/sign/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        for index in next_index:
+            if time.monotonic() > deadline:
+                return
+            address = f"bench-{run}-{index}@bench{index % 7}.example"
+            start = time.perf_counter()
+            try:
+                response = await client.post(f"/api/v1/letters/{SLUG}/signatures", json={
+                    "company": COMPANIES[index % len(COMPANIES)], "email": address,
+                    "name": f"Bench Signer {index}", "show_name": index % 2 == 0,
+                })
+                if response.status_code != 202:
+                    failures.append(f"submit {response.status_code}: {response.text[:200]}")
+                    continue
+                link = await sink.link_for(address, timeout=max(1.0, deadline - time.monotonic()))
+                path = urlsplit(link).path
+                response = await client.post(path, data={"csrfmiddlewaretoken": token})
+                if response.status_code != 200 or b'id="withdraw-link"' not in response.content:
+                    failures.append(f"confirm {response.status_code}: {response.text[:200]}")
+                    continue
+            except (httpx.HTTPError, asyncio.TimeoutError) as error:
+                failures.append(f"{type(error).__name__}: {error}")
+                continue
+            latencies.append(time.perf_counter() - start)
+
+    clients = [httpx.AsyncClient(base_url=site.url, timeout=60, limits=limits) for _ in range(concurrency)]
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(client_loop(client) for client in clients))
+    finally:
+        elapsed = time.perf_counter() - started
+        for client in clients:
+            await client.aclose()
+        server.close()
+    return {"latencies": latencies, "failures": failures, "elapsed": elapsed, "emails": sink.received}
+
+
+def public_total(site: Site) -> int:
+    import json
+
+    with urllib.request.urlopen(site.url + f"/api/v1/letters/{SLUG}", timeout=10) as response:
+        return json.load(response)["counts"]["total"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The raw insert rate of the same database
+
+
+def sqlite_insert_rate(path: Path, count: int) -> float:
+    connection = sqlite3.connect(path, isolation_level=None, timeout=20)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")  # as the site's connections (settings.py)
+    connection.execute("CREATE TABLE bench_insert (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+    start = time.perf_counter()
+    for index in range(count):
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT INTO bench_insert (payload) VALUES (?)", (f"row {index}",))
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    connection.execute("DROP TABLE bench_insert")
+    connection.close()
+    return count / elapsed
+
+
+def postgres_insert_rate(url: str, count: int) -> float:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        connection.execute("CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL)")
+        connection.commit()
+        start = time.perf_counter()
+        for index in range(count):
+            connection.execute("INSERT INTO bench_insert (payload) VALUES (%s)", (f"row {index}",))
+            connection.commit()
+        elapsed = time.perf_counter() - start
+        connection.execute("DROP TABLE bench_insert")
+        connection.commit()
+    return count / elapsed
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def bench(engine: str, base_postgres_url: str | None, args) -> dict:
+    postgres_name = None
+    database_url = None
+    if engine == "postgresql":
+        database_url, postgres_name = _fresh_postgres_database(base_postgres_url)
+    smtp_port = free_port()
+    site = Site(database_url=database_url, smtp_port=smtp_port, web_workers=args.web_workers)
+    try:
+        print(f"[{engine}] starting undersigned serve …", flush=True)
+        site.start()
+        site.raise_rate_limits()
+        print(f"[{engine}] {args.signings} signings, {args.concurrency} concurrent clients …", flush=True)
+        result = asyncio.run(drive(site, Sink(), smtp_port, signings=args.signings, concurrency=args.concurrency,
+                                   time_limit=args.time_limit))
+        result["public_total"] = public_total(site)
+    finally:
+        site.stop()
+    try:
+        if engine == "postgresql":
+            result["insert_rate"] = postgres_insert_rate(database_url, args.signings)
+        else:
+            result["insert_rate"] = sqlite_insert_rate(site.data_dir / "undersigned.sqlite3", args.signings)
+    finally:
+        if postgres_name:
+            import psycopg
+
+            with psycopg.connect(base_postgres_url, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
+    if result["failures"]:
+        print(f"[{engine}] {len(result['failures'])} failures, first: {result['failures'][:3]}", flush=True)
+        print(site.log()[-3000:])
+    return result
+
+
+def report(engine: str, result: dict, goal: float | None) -> str:
+    latencies = result["latencies"]
+    done = len(latencies)
+    rate = done / result["elapsed"] if result["elapsed"] else 0.0
+    lines = [
+        f"{engine}:",
+        f"  confirmed signings   {done} in {result['elapsed']:.1f} s  ({len(result['failures'])} failed)",
+        f"  signings/s           {rate:.1f}" + (f"   (goal ≥ {goal:.0f}: {'met' if rate >= goal else 'NOT met'})" if goal else ""),
+    ]
+    if latencies:
+        lines.append(f"  latency p50 / p99    {percentile(latencies, 0.5) * 1000:.0f} ms / {percentile(latencies, 0.99) * 1000:.0f} ms"
+                     f"   (mean {statistics.fmean(latencies) * 1000:.0f} ms, submit → confirmed)")
+    lines += [
+        f"  public count         {result['public_total']}" + ("" if result["public_total"] == done else "  (≠ confirmed!)"),
+        f"  raw insert rate      {result['insert_rate']:.0f} single-row INSERT+COMMIT/s",
+        f"  ratio                {rate / result['insert_rate']:.3f} (signings/s ÷ inserts/s)",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", default=os.getenv("UNDERSIGNED_TEST_POSTGRES_URL", ""),
+                        help="PostgreSQL server URL (a fresh database is created on it and dropped after). "
+                             "Default: $UNDERSIGNED_TEST_POSTGRES_URL; empty: SQLite only.")
+    parser.add_argument("--signings", type=int, default=2000, help="Complete signings per database (default 2000).")
+    parser.add_argument("--concurrency", type=int, default=64, help="Concurrent clients (default 64).")
+    parser.add_argument("--web-workers", type=int, default=None,
+                        help="gunicorn processes for `undersigned serve` (default: serve's own, 2 × cores + 1).")
+    parser.add_argument("--time-limit", type=float, default=600, help="Stop driving after this many seconds per database.")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="Run one database only.")
+    args = parser.parse_args()
+    if args.signings < 1 or args.concurrency < 1:
+        parser.error("--signings and --concurrency must be at least 1")
+
+    engines = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    if args.only:
+        engines = [args.only]
+        if args.only == "postgresql" and not args.postgres:
+            parser.error("--only postgresql needs --postgres URL or UNDERSIGNED_TEST_POSTGRES_URL")
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+    reports = []
+    for engine in engines:
+        result = bench(engine, args.postgres, args)
+        reports.append(report(engine, result, 100.0 if engine == "postgresql" else None))
+        print(reports[-1], flush=True)
+    print("\n" + "\n".join(reports))
+
+
+if __name__ == "__main__":
+    main()
