@@ -24,6 +24,7 @@ What each table keeps, and for how long (see protocol.md beside this file):
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from django.db import models
 from django.db.models import Q
@@ -88,6 +89,9 @@ class Challenge(models.Model):
 
 
 class Issuance(models.Model):
+    # A random id: a sequential one would number issuance records in the order tokens were issued,
+    # which, next to the numbering of signatures, would pair them up while the letter is open.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="+")
     address_digest = models.BinaryField(max_length=32, editable=False)
     issued_on = models.DateField(default=timezone.localdate)

@@ -3,6 +3,7 @@
 import django.db.models.deletion
 import django.utils.timezone
 import undersigned.verification.models
+import uuid
 from django.db import migrations, models
 
 
@@ -78,7 +79,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Issuance',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('address_digest', models.BinaryField(max_length=32)),
                 ('issued_on', models.DateField(default=django.utils.timezone.localdate)),
                 ('letter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='letters.letter')),
