@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--file", type=Path, help="Use this generated file instead of making a new one.")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="undersigned-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="undersigned-contracts-bench-"))
     os.environ["DATA_DIR"] = str(work)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "undersigned.settings_test")
     path = args.file or work / "Contracts_PrimeTransactions_bench_1.csv"

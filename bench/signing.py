@@ -160,6 +160,7 @@ async def drive(site: Site, sink: Sink, smtp_port: int, *, signings: int, concur
     )
     run = uuid.uuid4().hex[:8]
     latencies: list[float] = []
+    phases: dict[str, list[float]] = {"submit": [], "email": [], "confirm": []}
     failures: list[str] = []
     next_index = iter(range(signings))
     deadline = time.monotonic() + time_limit
@@ -182,7 +183,9 @@ async def drive(site: Site, sink: Sink, smtp_port: int, *, signings: int, concur
                 if response.status_code != 202:
                     failures.append(f"submit {response.status_code}: {response.text[:200]}")
                     continue
+                submitted = time.perf_counter()
                 link = await sink.link_for(address, timeout=max(1.0, deadline - time.monotonic()))
+                mailed = time.perf_counter()
                 path = urlsplit(link).path
                 response = await client.post(path, data={"csrfmiddlewaretoken": token})
                 if response.status_code != 200 or b'id="withdraw-link"' not in response.content:
@@ -191,7 +194,11 @@ async def drive(site: Site, sink: Sink, smtp_port: int, *, signings: int, concur
             except (httpx.HTTPError, asyncio.TimeoutError) as error:
                 failures.append(f"{type(error).__name__}: {error}")
                 continue
-            latencies.append(time.perf_counter() - start)
+            done = time.perf_counter()
+            latencies.append(done - start)
+            phases["submit"].append(submitted - start)
+            phases["email"].append(mailed - submitted)
+            phases["confirm"].append(done - mailed)
 
     clients = [httpx.AsyncClient(base_url=site.url, timeout=60, limits=limits) for _ in range(concurrency)]
     started = time.perf_counter()
@@ -202,7 +209,42 @@ async def drive(site: Site, sink: Sink, smtp_port: int, *, signings: int, concur
         for client in clients:
             await client.aclose()
         server.close()
-    return {"latencies": latencies, "failures": failures, "elapsed": elapsed, "emails": sink.received}
+    return {"latencies": latencies, "phases": phases, "failures": failures, "elapsed": elapsed,
+            "emails": sink.received}
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def cpu_seconds(site: Site, database_name: str | None) -> dict[str, float]:
+    """CPU time used so far by the site's processes (web and worker) and by its PostgreSQL backends."""
+    children: dict[int, list[int]] = {}
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+            processes[int(entry.name)] = cmdline
+    site_total, stack = 0.0, [site.process.pid]
+    while stack:
+        pid = stack.pop()
+        site_total += _cpu_seconds(pid)
+        stack.extend(children.get(pid, []))
+    database_total = 0.0
+    if database_name:
+        database_total = sum(_cpu_seconds(pid) for pid, cmdline in processes.items()
+                             if cmdline.startswith("postgres:") and f" {database_name} " in cmdline)
+    return {"site": site_total, "database": database_total, "bench": sum(os.times()[:2])}
 
 
 def public_total(site: Site) -> int:
@@ -268,8 +310,12 @@ def bench(engine: str, base_postgres_url: str | None, args) -> dict:
         site.start()
         site.raise_rate_limits()
         print(f"[{engine}] {args.signings} signings, {args.concurrency} concurrent clients …", flush=True)
+        cpu_before, load_before = cpu_seconds(site, postgres_name), os.getloadavg()[0]
         result = asyncio.run(drive(site, Sink(), smtp_port, signings=args.signings, concurrency=args.concurrency,
                                    time_limit=args.time_limit))
+        cpu_after = cpu_seconds(site, postgres_name)
+        result["cpu"] = {key: cpu_after[key] - cpu_before[key] for key in cpu_after}
+        result["load"] = (load_before, os.getloadavg()[0])
         result["public_total"] = public_total(site)
     finally:
         site.stop()
@@ -302,7 +348,14 @@ def report(engine: str, result: dict, goal: float | None) -> str:
     if latencies:
         lines.append(f"  latency p50 / p99    {percentile(latencies, 0.5) * 1000:.0f} ms / {percentile(latencies, 0.99) * 1000:.0f} ms"
                      f"   (mean {statistics.fmean(latencies) * 1000:.0f} ms, submit → confirmed)")
+        lines.append("  p50 by phase         " + ", ".join(
+            f"{name} {percentile(values, 0.5) * 1000:.0f} ms" for name, values in result["phases"].items()))
+    if done:
+        cpu = result["cpu"]
+        lines.append(f"  CPU per signing      site (web + worker) {cpu['site'] / done * 1000:.1f} ms, "
+                     f"database backends {cpu['database'] / done * 1000:.1f} ms, this script {cpu['bench'] / done * 1000:.1f} ms")
     lines += [
+        f"  load average         {result['load'][0]:.1f} before, {result['load'][1]:.1f} after (2 cores: >2 means other work competed)",
         f"  public count         {result['public_total']}" + ("" if result["public_total"] == done else "  (≠ confirmed!)"),
         f"  raw insert rate      {result['insert_rate']:.0f} single-row INSERT+COMMIT/s",
         f"  ratio                {rate / result['insert_rate']:.3f} (signings/s ÷ inserts/s)",

@@ -196,24 +196,15 @@ def _money(value: str) -> str:
 
 @contracts.command()
 def link() -> None:
-    """Link every recipient to the registry again (after the registry or curated links changed)."""
+    """Link every recipient to the registry again and re-apply the category rules (after the
+    registry, the curated links or contracts/data/categories.toml changed). Safe to re-run."""
     from django.db import transaction
 
     from undersigned.contracts.attribution import relink_everything
-
-    with transaction.atomic():
-        counts = relink_everything()
-    click.echo(f"{counts['recipients']:,} recipients, {counts['linked']:,} linked, {counts['suggested']:,} suggestions "
-               f"waiting for an organizer, {counts['mentions']:,} reseller awards naming a company.")
-
-
-@contracts.command()
-def categorise() -> None:
-    """Apply the category rules (contracts/data/categories.toml) to every award again."""
-    from django.db import transaction
-
     from undersigned.contracts.categories import assign
 
     with transaction.atomic():
-        count = assign(None)
-    click.echo(f"{count:,} category tags.")
+        counts = relink_everything()
+        tags = assign(None)
+    click.echo(f"{counts['recipients']:,} recipients, {counts['linked']:,} linked, {counts['suggested']:,} suggestions "
+               f"waiting for an organizer, {counts['mentions']:,} reseller awards naming a company, {tags:,} category tags.")
