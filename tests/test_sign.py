@@ -247,3 +247,15 @@ def test_it_uses_a_letters_own_limit_before_the_general_one(client, letter, mail
     RateLimit.objects.create(scope=RateLimit.Scope.NETWORK, letter=letter, max_per_day=5)
     signed(client, letter, mailbox, email="jane.doe@google.com")
     assert total(client, letter) == 1
+
+
+def test_it_lets_browsers_send_their_origin_with_the_form(letter, mailbox):
+    # Under "Referrer-Policy: no-referrer" browsers send "Origin: null" with every form POST, and
+    # Django's CSRF check refuses it: no form on the site would work (found by the browser test).
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(sign_path(letter))
+    assert page["Referrer-Policy"] not in ("no-referrer", "")
+    assert 'name="referrer" content="no-referrer"' not in page.content.decode()
+    token = csrf_token(page.content.decode())
+    response = client.post(sign_path(letter), form_data(csrfmiddlewaretoken=token), HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 302
