@@ -148,6 +148,12 @@ class Award(models.Model):
     def url(self) -> str:
         return AWARD_PAGE.format(self.award_key)
 
+    @property
+    def agency_label(self) -> str:
+        from undersigned.contracts.agencies import agency_label
+
+        return agency_label(self.subtier_code, self.subtier_name)
+
 
 class Transaction(models.Model):
     """One action on an award: the base award or a modification, with the money it obligated."""
