@@ -70,13 +70,13 @@ def _secret(letter: Letter) -> bytes:
     return bytes(secret)
 
 
-def address_digest(letter: Letter, address: str) -> bytes:
+def address_digest(letter: Letter, address: str, secret: bytes | None = None) -> bytes:
     """HMAC-SHA-256 of the canonical address under the letter's verification secret."""
-    return keyed_digest(_secret(letter), "address:" + canonical_email(address))
+    return keyed_digest(secret or _secret(letter), "address:" + canonical_email(address))
 
 
-def _code_digest(letter: Letter, digest: bytes, code: str) -> bytes:
-    return keyed_digest(_secret(letter), f"code:{digest.hex()}:{code}")
+def _code_digest(secret: bytes, digest: bytes, code: str) -> bytes:
+    return keyed_digest(secret, f"code:{digest.hex()}:{code}")
 
 
 def _require_open(letter: Letter) -> None:
@@ -123,10 +123,11 @@ def request_code(letter: Letter, address: str, *, network_address: str | None) -
     if company is None:
         return
     keys.live_key(letter, company)  # published before the signer needs it
-    digest = address_digest(letter, address)
+    secret = _secret(letter)
+    digest = address_digest(letter, address, secret)
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     today = timezone.localdate()
-    fields = {"company": company, "code_digest": _code_digest(letter, digest, code),
+    fields = {"company": company, "code_digest": _code_digest(secret, digest, code),
               "expires_at": timezone.now() + timedelta(minutes=CODE_MINUTES), "wrong_attempts": 0}
     with transaction.atomic():
         existing = Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest).first()
@@ -196,7 +197,8 @@ def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: 
     code = "".join(code.split())
     key = _key_for(letter, key_id)
     blinded = _decode_blinded(key, blinded_msg)
-    digest = address_digest(letter, address)
+    secret = _secret(letter)
+    digest = address_digest(letter, address, secret)
     now = timezone.now()
     # Each refusal is decided inside the transaction and raised after it, so that what it changed
     # (one more wrong attempt, a voided challenge) is committed.
@@ -208,7 +210,7 @@ def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: 
         elif challenge.expires_at <= now or challenge.wrong_attempts >= MAX_WRONG_CODES:
             challenge.delete()
             refusal = VerificationError(400, WRONG_CODE)
-        elif not hmac.compare_digest(bytes(challenge.code_digest), _code_digest(letter, digest, code)):
+        elif not hmac.compare_digest(bytes(challenge.code_digest), _code_digest(secret, digest, code)):
             if challenge.wrong_attempts + 1 >= MAX_WRONG_CODES:
                 challenge.delete()  # void: a new code must be asked for
             else:
