@@ -141,7 +141,7 @@
     $('step-invitation').hidden = true;
     $('token-ready').textContent = (strings.tokenReady || '') + ' ' + key.company_name + '.';
     $('step-sign').hidden = false;
-    $('step-sign-heading').focus && $('step-sign').scrollIntoView();
+    $('step-sign-heading').focus();
   }
 
   $('email-form').addEventListener('submit', async function (event) {
@@ -216,6 +216,7 @@
     $('done-message').textContent = message;
     $('step-sign').hidden = true;
     $('step-done').hidden = false;
+    $('step-done-heading').focus();
   }
 
   $('sign-form').addEventListener('submit', async function (event) {
