@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+from django.conf import settings
 
 if TYPE_CHECKING:
     from undersigned.companies.models import Company
@@ -329,13 +332,24 @@ def _suggest(by_key: dict[str, int], text: str, limit: int) -> list[int]:
 # The registry's key index, rebuilt in this process only when the names in the database change: the
 # check reads (pk, name, slug, aliases) of every company, about a millisecond for a few hundred, while
 # cleaning every name again would cost ten times that on each signing.
+# The check itself runs at most every CHECK_SECONDS per process (a renamed company is recognised by every
+# process within that time), so a busy signing page does not read the registry on every request.
 _cache_lock = threading.Lock()
 _cached: tuple[str, dict[str, int]] | None = None
+_checked_at = float("-inf")
+CHECK_SECONDS = 5.0
+
+
+def forget_registry_index(**_signal_arguments) -> None:
+    global _checked_at
+    _checked_at = float("-inf")
 
 
 def registry_key_index() -> dict[str, int]:
-    """``{cleaned name: company pk}`` for the registry as it is in the database now."""
-    global _cached
+    """``{cleaned name: company pk}`` for the registry as it is in the database (at most CHECK_SECONDS old)."""
+    global _cached, _checked_at
+    if _cached is not None and time.monotonic() - _checked_at < getattr(settings, "COMPANY_INDEX_CHECK_SECONDS", CHECK_SECONDS):
+        return _cached[1]
     import json
 
     from django.db.models import TextField
@@ -353,10 +367,12 @@ def registry_key_index() -> dict[str, int]:
     fingerprint = digest.hexdigest()
     cached = _cached
     if cached is not None and cached[0] == fingerprint:
+        _checked_at = time.monotonic()
         return cached[1]
     index, _ambiguous = _key_index((pk, name, slug, json.loads(raw) if raw else []) for pk, name, slug, raw in rows)
     with _cache_lock:
         _cached = (fingerprint, index)
+        _checked_at = time.monotonic()
     return index
 
 

@@ -117,6 +117,12 @@ class Letter(models.Model):
 
     def text(self, language: str | None = None) -> LetterText:
         language = (language or get_language() or self.language)[:2]
+        cache = self.__dict__.setdefault("_texts", {})  # rendering Markdown is the costly part
+        if language not in cache:
+            cache[language] = self._render_text(language)
+        return cache[language]
+
+    def _render_text(self, language: str) -> LetterText:
         translation = self._translations.get(language) if language != self.language else None
         source = translation or self
         return LetterText(

@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from undersigned.lib.sealing import unseal
@@ -36,15 +37,24 @@ def _is_temporary(error: Exception) -> bool:
 
 
 def _claim(now) -> list[OutgoingEmail]:
-    candidates = list(OutgoingEmail.objects.filter(next_attempt_at__lte=now).values_list("id", "attempts")[:BATCH_SIZE])
-    claimed = []
-    for pk, attempts in candidates:
-        # Whoever moves next_attempt_at first owns the message for CLAIM_SECONDS.
-        if OutgoingEmail.objects.filter(pk=pk, attempts=attempts, next_attempt_at__lte=now).update(
-            attempts=attempts + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
-        ):
-            claimed.append(pk)
-    return list(OutgoingEmail.objects.filter(pk__in=claimed))
+    """Claim up to BATCH_SIZE due messages for CLAIM_SECONDS, in one UPDATE.
+
+    On PostgreSQL, rows another worker is claiming are skipped (SKIP LOCKED); SQLite has one writer at a
+    time anyway. A claimed message that is not sent (the worker died) is due again after CLAIM_SECONDS.
+    """
+    with transaction.atomic():
+        ids = list(
+            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            .filter(next_attempt_at__lte=now)
+            .order_by("id")
+            .values_list("id", flat=True)[:BATCH_SIZE]
+        )
+        if not ids:
+            return []
+        OutgoingEmail.objects.filter(pk__in=ids).update(
+            attempts=F("attempts") + 1, next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
+        )
+    return list(OutgoingEmail.objects.filter(pk__in=ids))
 
 
 def deliver_due_emails() -> int:
@@ -52,7 +62,7 @@ def deliver_due_emails() -> int:
     messages = _claim(timezone.now())
     if not messages:
         return 0
-    sent = 0
+    sent, sent_ids = 0, []
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
@@ -81,11 +91,12 @@ def deliver_due_emails() -> int:
                             _retry_or_drop(waiting, reconnect_error)
                         break
                 continue
-            # Sent: the address is not needed any more.
-            message.delete()
+            sent_ids.append(message.pk)
             sent += 1
     finally:
         connection.close()
+        # Sent: the addresses are not needed any more.
+        OutgoingEmail.objects.filter(pk__in=sent_ids).delete()
     return sent
 
 

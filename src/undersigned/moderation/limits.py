@@ -6,9 +6,11 @@ row holds HMAC(key, value). Once a day's key and counters are pruned, nothing co
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -16,7 +18,14 @@ from undersigned.lib.tokens import keyed_digest
 from undersigned.moderation.models import DailySecret, RateCounter, RateLimit
 
 
+_secrets: dict[date, bytes] = {}
+_limits: dict[tuple[int | None, str], tuple[float, int | None]] = {}
+LIMIT_CACHE_SECONDS = 10.0  # an organizer's change to a limit reaches every process within this time
+
+
 def _secret_for(day: date) -> bytes:
+    if day in _secrets:
+        return _secrets[day]
     secret = DailySecret.objects.filter(day=day).values_list("secret", flat=True).first()
     if secret is None:
         try:
@@ -24,27 +33,37 @@ def _secret_for(day: date) -> bytes:
                 secret = DailySecret.objects.create(day=day).secret
         except IntegrityError:  # another process created it first
             secret = DailySecret.objects.get(day=day).secret
-    return bytes(secret)
+    _secrets.clear()  # keep only today's key in memory
+    _secrets[day] = bytes(secret)
+    return _secrets[day]
 
 
 def _limit_for(letter, scope: str) -> int | None:
+    key = (letter.pk, scope)
+    cached = _limits.get(key)
+    if cached and time.monotonic() - cached[0] < getattr(settings, "RATE_LIMIT_CACHE_SECONDS", LIMIT_CACHE_SECONDS):
+        return cached[1]
     limits = RateLimit.objects.filter(scope=scope, enabled=True).filter(Q(letter=letter) | Q(letter__isnull=True))
     # A letter's own limit wins over the general one.
     limit = limits.order_by(F("letter").asc(nulls_last=True)).values_list("max_per_day", flat=True).first()
+    _limits[key] = (time.monotonic(), limit)
     return limit
 
 
+def forget_cached_limits(**_signal_arguments) -> None:
+    _limits.clear()
+
+
 def _count(scope: str, day: date, digest: bytes) -> int:
-    """Add one to the counter and return the new value (one conditional UPDATE; INSERT the first time)."""
-    updated = RateCounter.objects.filter(scope=scope, day=day, digest=digest).update(count=F("count") + 1)
-    if not updated:
-        try:
-            with transaction.atomic():
-                RateCounter.objects.create(scope=scope, day=day, digest=digest, count=1)
-                return 1
-        except IntegrityError:
-            RateCounter.objects.filter(scope=scope, day=day, digest=digest).update(count=F("count") + 1)
-    return RateCounter.objects.filter(scope=scope, day=day, digest=digest).values_list("count", flat=True).get()
+    """Add one to the counter and return the new value, in one statement (an upsert)."""
+    table = RateCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, day, digest, count) VALUES (%s, %s, %s, 1) "
+            f"ON CONFLICT (scope, day, digest) DO UPDATE SET count = {table}.count + 1 RETURNING count",
+            [scope, day, digest],
+        )
+        return cursor.fetchone()[0]
 
 
 def over_limit(letter, *, network_address: str | None, email_domain: str | None) -> bool:
