@@ -210,3 +210,20 @@ def test_it_holds_signatures_over_the_network_limit_without_dropping_them(client
 
     assert sorted(Signature.objects.values_list("status", flat=True)) == ["confirmed", "confirmed", "held", "held"]
     assert counts(client, letter)["total"] == 2
+
+
+def test_it_sends_the_confirmation_in_the_language_asked_for(client, letter, mailbox):
+    response = client.post(
+        f"/api/v1/letters/{letter.slug}/signatures",
+        {"company": "Google", "email": "lucia@google.com", "language": "es"}, content_type="application/json",
+    )
+    assert response.status_code == 202
+    assert "Confirma" in mailbox.deliver_one("lucia@google.com").subject
+
+
+def test_it_refuses_an_unknown_language(client, letter):
+    response = client.post(
+        f"/api/v1/letters/{letter.slug}/signatures",
+        {"company": "Google", "email": "lucia@google.com", "language": "xx"}, content_type="application/json",
+    )
+    assert response.status_code == 400 and "language" in response.json()["error"]

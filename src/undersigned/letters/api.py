@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import EmptyPage
 from django.http import Http404, JsonResponse
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -98,11 +100,14 @@ def _sign(request, letter):
         from undersigned.verification.api import redeem
 
         return redeem(request, letter, data)
-    unknown = sorted(set(data) - {"name", "company", "role", "comment", "show_name", "email"})
+    unknown = sorted(set(data) - {"name", "company", "role", "comment", "show_name", "email", "language"})
     if unknown:
         raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
     if not isinstance(data.get("show_name", False), bool):
         raise ApiError(400, "show_name must be true or false.")
+    language = data.pop("language", "en")
+    if language not in dict(settings.LANGUAGES):
+        raise ApiError(400, f"language must be one of: {', '.join(dict(settings.LANGUAGES))}.")
     fields = {key: value for key, value in data.items() if key != "show_name"}
     if any(not isinstance(value, str) for value in fields.values()):
         raise ApiError(400, "name, company, role, comment and email must be strings.")
@@ -112,7 +117,8 @@ def _sign(request, letter):
         raise ApiError(400, "Some fields are not valid.", fields=errors)
     if not letter.is_signable:
         raise ApiError(409, f"The letter '{letter.slug}' is {letter.status} and does not take signatures.")
-    actions.submit_signature(letter, submission_from(form), network_address=client_address(request))
+    with translation.override(language):  # the confirmation email's language
+        actions.submit_signature(letter, submission_from(form), network_address=client_address(request))
     return JsonResponse(
         {"status": "pending_confirmation",
          "message": "If the address can receive mail, a confirmation link is on its way. The signature counts once it is followed."},

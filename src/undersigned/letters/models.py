@@ -122,6 +122,12 @@ class Letter(models.Model):
             cache[language] = self._render_text(language)
         return cache[language]
 
+    def title_in(self, language: str | None = None) -> str:
+        """The title in ``language`` (or the active one), without rendering the rest of the text."""
+        language = (language or get_language() or self.language)[:2]
+        translation = self._translations.get(language) if language != self.language else None
+        return (translation or self).title
+
     def _render_text(self, language: str) -> LetterText:
         translation = self._translations.get(language) if language != self.language else None
         source = translation or self

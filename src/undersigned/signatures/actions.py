@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from undersigned.companies.matching import canonical_email, match_company_name
+from undersigned.ledger.publish import publish_now
 from undersigned.letters.models import Letter, LetterSecret
 from undersigned.lib.tokens import derived_token, keyed_digest, new_token, token_digest
 from undersigned.messaging import emails
@@ -74,7 +75,7 @@ def submit_signature(letter: Letter, submission: Submission, *, network_address:
             .first()
         )
         if existing and existing.status != Signature.Status.PENDING:
-            emails.already_signed(submission.email, letter_title=letter.text().title, letter_url=letter_url)
+            emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=letter_url)
             return
         if existing:
             # Not confirmed yet: the newest form wins and a fresh link replaces the old one.
@@ -84,11 +85,11 @@ def submit_signature(letter: Letter, submission: Submission, *, network_address:
                 with transaction.atomic():
                     Signature.objects.create(letter=letter, email_digest=digest, **fields)
             except IntegrityError:  # the same address, submitted twice at the same moment
-                emails.already_signed(submission.email, letter_title=letter.text().title, letter_url=letter_url)
+                emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=letter_url)
                 return
         emails.signature_confirmation(
             submission.email,
-            letter_title=letter.text().title,
+            letter_title=letter.title_in(),
             confirm_url=_absolute(reverse("signatures:confirm", args=[confirm_token])),
             withdraw_url=_absolute(reverse("signatures:withdraw", args=[withdraw_token])),
             hours=settings.CONFIRMATION_HOURS,
@@ -112,6 +113,8 @@ def confirm_signature(signature: Signature) -> bool:
         status=target, confirmation_expires_at=None, confirmed_on=timezone.now().date()
     )
     signature.status = target
+    if updated and target == Signature.Status.CONFIRMED:
+        publish_now(signature.letter)
     return bool(updated)
 
 
@@ -125,6 +128,8 @@ def withdraw_signature(signature: Signature) -> bool:
         status=Signature.Status.WITHDRAWN, name="", role="", comment="", show_name=False, confirmation_expires_at=None,
     )
     signature.status = Signature.Status.WITHDRAWN
+    if updated:
+        publish_now(signature.letter)
     return bool(updated)
 
 
@@ -148,7 +153,7 @@ def record_verified_signature(letter: Letter, *, company, token_key, token_messa
     """
     try:
         with transaction.atomic():
-            return Signature.objects.create(
+            created = Signature.objects.create(
                 letter=letter, kind=Signature.Kind.VERIFIED, status=Signature.Status.CONFIRMED, company=company,
                 company_as_written=company.name, name=name if show_name else "", role=role, comment=comment,
                 show_name=show_name, confirmed_on=timezone.now().date(), token_key=token_key,
@@ -156,6 +161,8 @@ def record_verified_signature(letter: Letter, *, company, token_key, token_messa
             )
     except IntegrityError:  # the same token (or, astronomically unlikely, the same withdrawal secret)
         return None
+    publish_now(letter)
+    return created
 
 
 def withdraw_verified_signature(letter: Letter, withdrawal_digest: bytes) -> Signature | None:
