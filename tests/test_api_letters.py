@@ -9,6 +9,7 @@ from tests.support.cast import (  # noqa: F401 (fixtures)
 )
 from tests.support.pages import read_letter_page
 from undersigned.letters.models import Letter
+from undersigned.signatures.actions import withdraw_signature
 from undersigned.signatures.models import Signature
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_it_rolls_subsidiaries_up_and_shows_the_same_counts_as_the_page(client, 
     signed(client, letter, mailbox, email="e@other.example", company="Unreviewed Inc")
     organizer_action(admin_client, "approve", Signature.objects.filter(company_as_written="Acme Widgets"))
     signed(client, letter, mailbox, email="f@google.com", company="Google")  # then withdrawn
-    Signature.objects.filter(pk=Signature.objects.latest("id").pk).update(status=Signature.Status.WITHDRAWN)
+    withdraw_signature(Signature.objects.latest("id"))  # through the action: the withdrawal enters the log
 
     counts = get_json(client, f"/api/v1/letters/{letter.slug}")["counts"]
     assert counts["total"] == 5 and counts["self_reported"] == 5 and counts["verified"] == 0

@@ -161,7 +161,7 @@ else:
 # Confirmation links for self-reported signatures stop working after this many hours.
 CONFIRMATION_HOURS = envint("CONFIRMATION_HOURS", "72", minimum=1)
 # Signatures enter the public list and counts in batches this many seconds apart.
-PUBLICATION_INTERVAL = envint("PUBLICATION_INTERVAL", "300", minimum=0)
+PUBLICATION_INTERVAL = envint("PUBLICATION_INTERVAL", "120", minimum=0)
 SIGNATURES_PER_PAGE = 50
 
 SESSION_COOKIE_HTTPONLY = True

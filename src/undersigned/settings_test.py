@@ -13,3 +13,4 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 COMPANY_INDEX_CHECK_SECONDS = 0  # tests change the registry between requests
 RATE_LIMIT_CACHE_SECONDS = 0  # tests edit limits with queryset updates, which send no signal
+PUBLICATION_INTERVAL = 0  # publish at once, so that tests see counts right away (production: batches)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from undersigned.ledger.publish import publish_now, record_invalidation
 from undersigned.moderation.models import Invalidation
 from undersigned.signatures.models import Signature
 
@@ -20,7 +21,12 @@ def hide_details(signatures) -> int:
 
 def release_held(signatures) -> int:
     """Count signatures that were held for review because they went over a rate limit."""
-    return signatures.filter(status=Signature.Status.HELD).update(status=Signature.Status.CONFIRMED, held_for_review=False)
+    held = signatures.filter(status=Signature.Status.HELD)
+    letters = {s.letter for s in held.select_related("letter")}
+    released = held.update(status=Signature.Status.CONFIRMED, held_for_review=False)
+    for letter in letters:
+        publish_now(letter)
+    return released
 
 
 @transaction.atomic
@@ -30,5 +36,9 @@ def invalidate(letter, signatures, *, reason: str, user) -> Invalidation:
     if not reason:
         raise ValueError("An invalidation needs a reason.")
     chosen = signatures.filter(letter=letter, status__in=[Signature.Status.CONFIRMED, Signature.Status.HELD])
-    count = chosen.update(status=Signature.Status.INVALIDATED)
-    return Invalidation.objects.create(letter=letter, reason=reason, signature_count=count, created_by=user)
+    ids = list(chosen.select_for_update().values_list("pk", flat=True))
+    count = Signature.objects.filter(pk__in=ids).update(status=Signature.Status.INVALIDATED)
+    invalidation = Invalidation.objects.create(letter=letter, reason=reason, signature_count=count, created_by=user)
+    record_invalidation(invalidation, ids)  # the log entry lists the published ones among them
+    publish_now(letter)
+    return invalidation

@@ -70,7 +70,9 @@ def _roots() -> dict[int, Company]:
 
 def letter_counts(letter) -> LetterCounts:
     rows = (
-        Signature.objects.filter(letter=letter, status__in=Signature.COUNTED_STATUSES)
+        # The counts follow the transparency log: a signature counts once its signature entry is
+        # published, until its withdrawal or invalidation entry is (ledger.publish).
+        Signature.objects.filter(letter=letter, publication__removed=False)
         .values("company_id", "kind", "review", written=Lower("company_as_written"))
         .annotate(n=Count("id"))
     )

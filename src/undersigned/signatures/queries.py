@@ -7,9 +7,9 @@ from undersigned.signatures.models import Signature
 
 
 def public_signatures(letter) -> Paginator:
-    """The public list: counted signatures, oldest first, paginated."""
+    """The public list: counted signatures (as the log counts them), oldest first, paginated."""
     signatures = (
-        Signature.objects.filter(letter=letter, status__in=Signature.COUNTED_STATUSES)
+        Signature.objects.filter(letter=letter, publication__removed=False)
         .select_related("company")
         .only("id", "kind", "company__name", "company__slug", "company_as_written", "name", "role", "comment",
               "show_name", "review")
