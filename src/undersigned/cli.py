@@ -109,12 +109,15 @@ def _register_app_commands() -> None:
     """App command groups live beside their app; import them here so `main` lists them."""
     from undersigned.companies.cli import companies
     from undersigned.contracts.cli import contracts
+    from undersigned.ledger.cli import audit, export
     from undersigned.verification.cli import sign, withdraw
 
     main.add_command(companies)
     main.add_command(contracts)
     main.add_command(sign)
     main.add_command(withdraw)
+    main.add_command(audit)
+    main.add_command(export)
 
 
 _register_app_commands()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("undersigned.companies.api_urls")),
     path("api/v1/", include("undersigned.verification.api_urls")),
     path("api/v1/", include("undersigned.contracts.api_urls")),
+    path("api/v1/", include("undersigned.ledger.api_urls")),
     path("organizer/", include("undersigned.organizers.urls")),
     path(
         "organizer/letters/<slug:slug>/signatures.csv",
@@ -27,5 +28,6 @@ urlpatterns += i18n_patterns(
     path("", include("undersigned.signatures.urls")),
     path("", include("undersigned.verification.urls")),
     path("", include("undersigned.contracts.urls")),
+    path("", include("undersigned.ledger.urls")),
     prefix_default_language=False,
 )

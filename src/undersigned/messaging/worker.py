@@ -124,6 +124,15 @@ def run_scheduled_jobs() -> None:
     prune_expired_challenges()
 
 
+def publish_log_batches() -> int:
+    from undersigned.ledger.publish import publish_pending
+
+    added = publish_pending()
+    if added:
+        log.info("published %s log entries", added)
+    return added
+
+
 def run_worker(*, once: bool = False, interval: float = 1.0) -> None:
     running = True
 
@@ -135,12 +144,18 @@ def run_worker(*, once: bool = False, interval: float = 1.0) -> None:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     last_schedule = 0.0
+    last_publication = 0.0
     log.info("worker started (%s)", "demo outbox" if settings.DEMO_OUTBOX else "SMTP")
     while True:
         close_old_connections()
         if time.monotonic() - last_schedule >= SCHEDULE_EVERY_SECONDS or once:
             run_scheduled_jobs()
             last_schedule = time.monotonic()
+        # The transparency log: one batch per letter every PUBLICATION_INTERVAL seconds (0: the actions
+        # publish at once; the worker still catches up on anything left, e.g. after a failure).
+        if time.monotonic() - last_publication >= max(settings.PUBLICATION_INTERVAL, SCHEDULE_EVERY_SECONDS) or once:
+            publish_log_batches()
+            last_publication = time.monotonic()
         sent = deliver_due_emails()
         if once:
             while sent:  # drain everything that is due

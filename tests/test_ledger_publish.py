@@ -1,0 +1,125 @@
+"""Publication in batches: shuffled, coarse times, append-only, and counts that follow the log."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from tests.support.cast import companies, letter, mailbox, signed  # noqa: F401 (fixtures)
+from tests.support.verified import fast_keys, signer  # noqa: F401 (fixtures)
+from undersigned.ledger.audit import audit_file
+from undersigned.ledger.export import write_export
+from undersigned.ledger.models import AppendOnlyError, InstanceKey, LogEntry, TreeHeadRecord
+from undersigned.ledger.publish import publish_pending
+from undersigned.lib.canonical import parse_json
+from undersigned.moderation.actions import invalidate
+from undersigned.signatures.actions import withdraw_signature
+from undersigned.signatures.counts import letter_counts
+from undersigned.signatures.models import Signature
+
+
+def entries(letter) -> list[dict]:
+    return [parse_json(bytes(d)) for d in LogEntry.objects.filter(log__letter=letter).order_by("index").values_list("data", flat=True)]
+
+
+def audited(letter):
+    buffer = io.BytesIO()
+    write_export(letter, buffer)
+    buffer.seek(0)
+    return audit_file(buffer)
+
+
+def test_it_counts_a_signature_only_once_its_batch_is_published(client, letter, mailbox, settings):
+    settings.PUBLICATION_INTERVAL = 120
+    page = signed(client, letter, mailbox, email="a@google.com", company="Google")
+    assert "next publication" in page.content.decode()
+    assert letter_counts(letter).total == 0
+    assert client.get(f"/api/v1/letters/{letter.slug}").json()["counts"]["total"] == 0
+    assert publish_pending() == 1
+    assert letter_counts(letter).total == 1
+    assert client.get(f"/api/v1/letters/{letter.slug}").json()["counts"]["self_reported"] == 1
+    assert publish_pending() == 0  # nothing new: no entry, no new tree head
+    assert TreeHeadRecord.objects.filter(log__letter=letter).count() == 1
+
+
+def test_it_shuffles_a_batch_and_rounds_its_time(client, letter, mailbox, settings):
+    settings.PUBLICATION_INTERVAL = 300
+    for i in range(12):
+        signed(client, letter, mailbox, email=f"s{i}@google.com", company="Google" if i % 2 else "Amazon")
+    publish_pending(letter)
+    logged = entries(letter)
+    assert len(logged) == 12
+    batches = {e["batch"] for e in logged}
+    assert len(batches) == 1
+    (batch,) = batches
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z", batch) and int(batch[14:16]) % 5 == 0
+    # The order in the log is not the order of signing (12! orders: a false failure is negligible).
+    by_signature = list(Signature.objects.order_by("id").values_list("publication__leaf_index", flat=True))
+    assert by_signature != sorted(by_signature)
+    # No display fields and no identifier but a random id in self-reported entries.
+    for entry in logged:
+        assert entry["display"] == {} and re.fullmatch(r"[0-9a-f]{32}", entry["id"])
+        assert entry["company"] in ("alphabet", "amazon")
+    assert audited(letter).ok
+
+
+def test_it_publishes_withdrawals_and_invalidations_and_counts_follow(client, letter, mailbox, admin_user):
+    for i in range(4):
+        signed(client, letter, mailbox, email=f"w{i}@google.com", company="Google")
+    first, second, third, _fourth = Signature.objects.order_by("id")
+    withdraw_signature(first)
+    invalidate(letter, Signature.objects.filter(pk__in=[second.pk, third.pk]), reason="One disposable domain", user=admin_user)
+    kinds = [e["kind"] for e in entries(letter)]
+    assert kinds == ["signature"] * 4 + ["withdrawal", "invalidation"]
+    invalidation = entries(letter)[-1]
+    assert invalidation["reason"] == "One disposable domain"
+    assert invalidation["targets"] == sorted([second.publication.leaf_index, third.publication.leaf_index])
+    assert letter_counts(letter).total == 1
+    report = audited(letter)
+    assert report.ok, report.failures
+    assert (report.self_reported, report.withdrawn, report.invalidated) == (1, 1, 2)
+
+
+def test_it_publishes_verified_signatures_with_their_keys(client, letter, signer, mailbox):
+    signer.sign("jane@google.com")
+    signer.sign("joe@amazon.com")
+    signed(client, letter, mailbox, email="sr@google.com", company="Google")
+    logged = entries(letter)
+    kinds = [(e["kind"], e.get("type")) for e in logged]
+    assert kinds.count(("key", None)) == 2 and kinds.count(("signature", "verified")) == 2
+    assert kinds.index(("key", None)) < kinds.index(("signature", "verified"))
+    report = audited(letter)
+    assert report.ok, report.failures
+    assert (report.verified, report.self_reported, report.tokens_verified) == (2, 1, 2)
+    assert letter_counts(letter).verified == 2
+
+
+def test_it_never_updates_or_deletes_an_entry(client, letter, mailbox):
+    signed(client, letter, mailbox, email="a@google.com", company="Google")
+    entry = LogEntry.objects.get()
+    entry.data = b'{"forged":true}'
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    with pytest.raises(AppendOnlyError):
+        LogEntry.objects.filter(pk=entry.pk).update(data=b"{}")
+    with pytest.raises(AppendOnlyError):
+        LogEntry.objects.all().delete()
+    with pytest.raises(AppendOnlyError):
+        TreeHeadRecord.objects.all().delete()
+    # Below the ORM, the database refuses too.
+    for sql in ("UPDATE ledger_logentry SET data = data", "DELETE FROM ledger_logentry",
+                "UPDATE ledger_treeheadrecord SET tree_size = 7", "DELETE FROM ledger_treeheadrecord"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert LogEntry.objects.count() == 1 and bytes(LogEntry.objects.get().data).startswith(b'{"batch"')
+
+
+def test_it_keeps_the_log_key_encrypted_at_rest(client, letter, mailbox, settings):
+    signed(client, letter, mailbox, email="a@google.com", company="Google")
+    key = InstanceKey.objects.get()
+    assert len(bytes(key.public_key)) == 32 and key.sealed_private_key.startswith("gAAAA")  # Fernet
