@@ -157,8 +157,8 @@ def start_site(database_url, workers, encryption_key):
     log = open(Path(data_dir) / "serve.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "undersigned", "serve", "--port", str(port), "--workers",
                                 str(workers), "--no-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with urllib.request.urlopen(url + "/api/v1/letters", timeout=2) as response:
                 if response.status == 200:
@@ -166,7 +166,7 @@ def start_site(database_url, workers, encryption_key):
         except OSError:
             time.sleep(0.3)
     process.terminate()
-    raise SystemExit("the site did not start")
+    raise SystemExit("the site did not start:\n" + (Path(data_dir) / "serve.log").read_text(errors="replace")[-3000:])
 
 
 def main() -> None:

@@ -209,6 +209,10 @@ def run_world(client, letter, mailbox, addresses, pairing, redemption_order, tok
 
 
 def test_a_closed_letter_cannot_be_linked_better_than_chance(client, letter, mailbox, monkeypatch, settings):
+    # The log's batch times are coarse (a minute or more); pin them so that both worlds fall in one batch.
+    from undersigned.ledger import publish
+
+    monkeypatch.setattr(publish, "batch_time", lambda now=None: "2026-01-01T00:00:00Z")
     _secret_for(datetime.date.today())  # the day's rate-limit key exists before, in both worlds
     from django.utils import timezone
 
