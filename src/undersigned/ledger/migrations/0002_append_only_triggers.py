@@ -15,7 +15,8 @@ def create(apps, schema_editor):
         if vendor == "postgresql":
             schema_editor.execute(
                 "CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                "BEGIN RAISE EXCEPTION 'the transparency log is append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+                "BEGIN RAISE EXCEPTION 'the transparency log is append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$",
+                None,  # no interpolation: the % are PL/pgSQL's
             )
             schema_editor.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
