@@ -1,0 +1,39 @@
+"""`undersigned export SLUG`: the same file as the public URL, which `audit --file` checks."""
+
+from __future__ import annotations
+
+import gzip
+
+from click.testing import CliRunner
+
+from tests.support.cast import companies, letter, mailbox, signed  # noqa: F401 (fixtures)
+from undersigned.cli import main
+from undersigned.lib.canonical import parse_json
+
+
+def test_it_writes_the_export_and_it_audits(client, letter, mailbox, tmp_path):
+    for i in range(3):
+        signed(client, letter, mailbox, email=f"e{i}@google.com", company="Google")
+    path = tmp_path / "out.jsonl.gz"
+    result = CliRunner().invoke(main, ["export", letter.slug, "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = [parse_json(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+    assert [o["kind"] for o in lines] == ["header"] + ["signature", "tree_head"] * 3 + ["end"]
+    assert lines[0]["letter"] == letter.slug and lines[-1] == {"entries": 3, "kind": "end", "tree_heads": 3}
+    web = b"".join(client.get(f"/api/v1/letters/{letter.slug}/log/export.jsonl.gz").streaming_content)
+    assert gzip.decompress(web).splitlines()[1:] == gzip.decompress(path.read_bytes()).splitlines()[1:]
+    audited = CliRunner().invoke(main, ["audit", "--file", str(path)])
+    assert audited.exit_code == 0 and "All checks passed" in audited.output
+
+
+def test_a_new_letter_has_an_empty_signed_log(letter, tmp_path):
+    path = tmp_path / "empty.jsonl.gz"
+    assert CliRunner().invoke(main, ["export", letter.slug, "-o", str(path)]).exit_code == 0
+    kinds = [parse_json(line)["kind"] for line in gzip.decompress(path.read_bytes()).splitlines()]
+    assert kinds == ["header", "tree_head", "end"]
+    assert CliRunner().invoke(main, ["audit", "--file", str(path)]).exit_code == 0
+
+
+def test_it_refuses_an_unknown_letter(db):
+    result = CliRunner().invoke(main, ["export", "nope"])
+    assert result.exit_code == 1 and "no letter" in result.output
