@@ -106,6 +106,8 @@ def tokens(request, slug):
 
 def receipt_for(letter, signature) -> dict:
     """What the server returns for a new verified signature (the client adds its withdrawal secret)."""
+    from undersigned.ledger.api import receipt_proof
+
     return {
         "type": "undersigned-receipt",
         "version": 1,
@@ -118,6 +120,8 @@ def receipt_for(letter, signature) -> dict:
         "status": signature.status,
         "confirmed_on": signature.confirmed_on.isoformat(),
         "withdraw": settings.SITE_URL + reverse("api-letter-withdrawals", args=[letter.slug]),
+        # The transparency log's inclusion proof (ledger/api.py), or null until the next publication.
+        "log": receipt_proof(letter, signature),
     }
 
 
