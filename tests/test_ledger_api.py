@@ -85,6 +85,12 @@ def test_it_gives_a_receipt_its_inclusion_proof(client, letter, signer):
     receipt = signer.sign("jane@google.com")
     proof = client.get(f"/api/v1/letters/{letter.slug}/log/proof/inclusion", {"message": receipt["message"]}).json()
     assert proof["entry"]["message"] == receipt["message"] and proof["entry"]["type"] == "verified"
+    # The receipt itself carries the inclusion proof it was given (publication was immediate here).
+    saved = receipt["log"]
+    head = treehead.SignedTreeHead.from_dict(saved["tree_head"])
+    treehead.verify_tree_head(client.get("/api/v1/log/key").json()["public_key"], head)
+    merkle.verify_inclusion(saved["leaf_index"], head.tree_head.tree_size, merkle.leaf_hash(canonical_json(saved["entry"])),
+                            [b64u_decode(h) for h in saved["proof"]], head.tree_head.root_hash)
     page = client.post(f"/letters/{letter.slug}/check/receipt/", {"receipt": receipt_text(receipt)})
     assert page.status_code == 200 and 'id="receipt-result"' in page.content.decode()
     assert "checks out" in page.content.decode()

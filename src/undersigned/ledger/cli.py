@@ -227,6 +227,16 @@ def _check_receipt(client, receipt_path: str, base: str | None, trusted_key) -> 
         merkle.verify_inclusion(int(proof["leaf_index"]), sth.tree_head.tree_size, leaf, proof_hashes, sth.tree_head.root_hash)
         passed.append(f"the receipt's token is leaf {proof['leaf_index']} of the log; the inclusion proof verifies "
                       f"against the signed tree head of size {sth.tree_head.tree_size}")
+        saved = receipt.get("log")
+        if isinstance(saved, dict):  # the proof the site gave when the signature was made
+            saved_head = treehead.SignedTreeHead.from_dict(saved["tree_head"])
+            treehead.verify_tree_head(key, saved_head)
+            if saved["entry"] != entry or saved["leaf_index"] != proof["leaf_index"]:
+                failed.append("[receipt] the log entry differs from the one the receipt was given")
+            merkle.verify_inclusion(int(saved["leaf_index"]), saved_head.tree_head.tree_size, leaf,
+                                    [b64u_decode(h) for h in saved["proof"]], saved_head.tree_head.root_hash)
+            passed.append(f"the receipt's own inclusion proof verifies against the tree head of size "
+                          f"{saved_head.tree_head.tree_size} it was given")
     except (KeyError, TypeError, ValueError, CanonicalJSONError, BlindRSAError) as error:
         failed.append(f"[receipt] the inclusion proof does not verify: {error}")
     return passed, failed
