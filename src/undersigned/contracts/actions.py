@@ -54,6 +54,29 @@ def upsert_awards_from_transactions(rows: Iterable[tuple], now: datetime | None 
             keys.add(row[0])
             yield (*_clip_award(row), _search_text(row[1], row[7]), now, now, 0, 0, "ended", "")
 
+    db.upsert(AWARD, AWARD_TX_COLUMNS, ["award_key"], prepared(), update=_award_tx_update())
+    return keys
+
+
+def upsert_award_rows(chunks: Iterable[list[tuple]]) -> set[str]:
+    """The same from rows made ready by DuckDB (``sources.AWARD_ROWS_FROM_TX``, in ``AWARD_TX_COLUMNS``
+    order), in lists; a NULL search text (non-ASCII) is made here. Returns the award keys."""
+    keys: set[str] = set()
+    at = AWARD_TX_COLUMNS.index("search_text")
+
+    def prepared():
+        for batch in chunks:
+            keys.update(row[0] for row in batch)
+            if any(row[at] is None for row in batch):
+                batch = [row if row[at] is not None else (*row[:at], _search_text(row[1], row[7]), *row[at + 1:])
+                         for row in batch]
+            yield batch
+
+    db.upsert_batches(AWARD, AWARD_TX_COLUMNS, ["award_key"], prepared(), update=_award_tx_update())
+    return keys
+
+
+def _award_tx_update() -> dict[str, str]:
     earlier = "(excluded.first_action_date IS NOT NULL AND ({t}.first_action_date IS NULL OR excluded.first_action_date < {t}.first_action_date))"
     keep_if_blank = "CASE WHEN excluded.{c} <> '' THEN excluded.{c} ELSE {{t}}.{c} END"
     update = {
@@ -70,8 +93,7 @@ def upsert_awards_from_transactions(rows: Iterable[tuple], now: datetime | None 
         "end_date": "coalesce(excluded.end_date, {t}.end_date)",
         "updated_at": "excluded.updated_at",
     }
-    db.upsert(AWARD, AWARD_TX_COLUMNS, ["award_key"], prepared(), update=update)
-    return keys
+    return update
 
 
 def _clip_award(row: tuple) -> tuple:
@@ -111,11 +133,18 @@ def upsert_awards_from_summaries(rows: Iterable[tuple], now: datetime | None = N
 
 def upsert_transactions(rows: Iterable[tuple], on_batch: Callable[[int], None] | None = None) -> int:
     """Rows of (key, award key, modification, action date, fiscal year, obligation, action type, description)."""
-    columns = ["key", "award_id", "modification_number", "action_date", "fiscal_year", "obligation",
-               "action_type_code", "description"]
     clipped = ((key[:240], award, (mod or "")[:40], day, fy, amount, (code or "")[:4], text)
                for key, award, mod, day, fy, amount, code, text in rows)
-    return db.upsert(TX, columns, ["key"], clipped, on_batch=on_batch)
+    return db.upsert(TX, TX_COLUMNS, ["key"], clipped, on_batch=on_batch)
+
+
+TX_COLUMNS = ["key", "award_id", "modification_number", "action_date", "fiscal_year", "obligation",
+              "action_type_code", "description"]
+
+
+def upsert_transaction_rows(chunks: Iterable[list[tuple]], on_batch: Callable[[int], None] | None = None) -> int:
+    """Transactions made ready by DuckDB (``sources.TRANSACTION_ROWS_FROM_TX``), in lists."""
+    return db.upsert_batches(TX, TX_COLUMNS, ["key"], chunks, on_batch=on_batch)
 
 
 def delete_transactions(keys: list[str]) -> set[str]:
@@ -144,30 +173,38 @@ def refresh_awards(award_keys: set[str], recipient_keys: set[str] | None = None,
     today = today or timezone.localdate()
     if award_keys:
         db.temp_keys("touched_award", award_keys)
-        in_touched = f"{AWARD}.award_key IN (SELECT key FROM touched_award)"
-        tx = f"FROM {TX} t WHERE t.award_id = {AWARD}.award_key"
-        first, last = f"(SELECT min(t.action_date) {tx})", f"(SELECT max(t.action_date) {tx})"
+        # One pass over the touched awards' transactions (an index range each), then one UPDATE.
+        terminated = ", ".join(f"'{code}'" for code in TERMINATION_CODES)
+        closed = ", ".join(f"'{code}'" for code in CLOSEOUT_CODES)
+        latest = (f"(SELECT upper(t.description) FROM {TX} t WHERE t.award_id = {AWARD}.award_key "
+                  "ORDER BY t.action_date DESC, t.modification_number DESC LIMIT 1)")
         db.execute(f"""
             UPDATE {AWARD} SET
-                transaction_count = (SELECT count(*) {tx}),
-                transaction_total = coalesce((SELECT sum(t.obligation) {tx}), 0),
-                obligated = coalesce(summary_obligated, (SELECT sum(t.obligation) {tx}), 0),
-                first_action_date = CASE WHEN summary_first_date IS NOT NULL AND ({first} IS NULL OR summary_first_date < {first})
-                                         THEN summary_first_date ELSE {first} END,
-                last_action_date = CASE WHEN summary_last_date IS NOT NULL AND ({last} IS NULL OR summary_last_date > {last})
-                                        THEN summary_last_date ELSE {last} END,
-                fiscal_year = coalesce(summary_fiscal_year, (SELECT min(t.fiscal_year) {tx}))
-            WHERE {in_touched}""")
-        db.execute(f"DELETE FROM {AWARD} WHERE {in_touched} AND transaction_count = 0 AND summary_obligated IS NULL")
-        db.execute(f"""
-            UPDATE {AWARD} SET status = CASE
-                WHEN EXISTS (SELECT 1 {tx} AND t.action_type_code IN {TERMINATION_CODES}) THEN 'terminated'
-                WHEN EXISTS (SELECT 1 {tx} AND t.action_type_code IN ('K')) THEN 'closed'
-                WHEN (SELECT upper(t.description) {tx} ORDER BY t.action_date DESC, t.modification_number DESC LIMIT 1)
-                     LIKE '%%STOP%%WORK%%' THEN 'stop_work'
-                WHEN end_date IS NOT NULL AND end_date >= %s THEN 'active'
-                ELSE 'ended' END
-            WHERE {in_touched}""", [today])
+                transaction_count = a.n,
+                transaction_total = coalesce(a.total, 0),
+                obligated = coalesce(summary_obligated, a.total, 0),
+                first_action_date = CASE WHEN summary_first_date IS NOT NULL AND (a.first_day IS NULL OR summary_first_date < a.first_day)
+                                         THEN summary_first_date ELSE a.first_day END,
+                last_action_date = CASE WHEN summary_last_date IS NOT NULL AND (a.last_day IS NULL OR summary_last_date > a.last_day)
+                                        THEN summary_last_date ELSE a.last_day END,
+                fiscal_year = coalesce(summary_fiscal_year, a.fy),
+                status = CASE
+                    WHEN a.terminated > 0 THEN 'terminated'
+                    WHEN a.closed > 0 THEN 'closed'
+                    WHEN a.n > 0 AND {latest} LIKE '%%STOP%%WORK%%' THEN 'stop_work'
+                    WHEN end_date IS NOT NULL AND end_date >= %s THEN 'active'
+                    ELSE 'ended' END
+            FROM (
+                SELECT k.key AS award_key, count(t.key) AS n, sum(t.obligation) AS total, min(t.action_date) AS first_day,
+                    max(t.action_date) AS last_day, min(t.fiscal_year) AS fy,
+                    sum(CASE WHEN t.action_type_code IN ({terminated}) THEN 1 ELSE 0 END) AS terminated,
+                    sum(CASE WHEN t.action_type_code IN ({closed}) THEN 1 ELSE 0 END) AS closed
+                FROM touched_award k LEFT JOIN {TX} t ON t.award_id = k.key
+                GROUP BY k.key
+            ) AS a
+            WHERE {AWARD}.award_key = a.award_key""", [today])
+        db.execute(f"DELETE FROM {AWARD} WHERE award_key IN (SELECT key FROM touched_award) "
+                   "AND transaction_count = 0 AND summary_obligated IS NULL")
     linked = attribution.link_recipients(recipient_keys or set())
     attribution.apply_links(award_keys=award_keys, recipient_keys=(recipient_keys or set()) | linked)
     categories.assign(award_keys)

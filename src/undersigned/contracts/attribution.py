@@ -183,34 +183,56 @@ def best_links(recipient_keys: list[str]) -> dict[str, tuple[int, str]]:
     best: dict[str, tuple[int, str]] = {}
     for chunk in _chunks(recipient_keys):
         links = RecipientLink.objects.filter(recipient_id__in=chunk, status=LinkStatus.CONFIRMED)
-        for recipient_id, company_id, method in links.values_list("recipient_id", "company_id", "method"):
-            if recipient_id not in best or PRIORITY[method] < PRIORITY[best[recipient_id][1]]:
-                best[recipient_id] = (company_id, method)
+        _keep_best(best, links.values_list("recipient_id", "company_id", "method"))
     return best
 
 
+def _keep_best(best: dict[str, tuple[int, str]], rows) -> None:
+    for recipient_id, company_id, method in rows:
+        if recipient_id not in best or PRIORITY[method] < PRIORITY[best[recipient_id][1]]:
+            best[recipient_id] = (company_id, method)
+
+
 def apply_links(*, award_keys: set[str] | None = None, recipient_keys: set[str] | None = None, everything: bool = False) -> None:
-    """Copy each recipient's best confirmed link onto its awards and sub-awards."""
+    """Copy each recipient's best confirmed link onto its awards and sub-awards.
+
+    Set-based: the recipients go into a temporary table with their best link (or none), and one UPDATE
+    per table changes the awards and sub-awards whose link differs."""
+    from undersigned.contracts import db
+
+    award, subaward = Award._meta.db_table, SubAward._meta.db_table
     if everything:
-        recipients = list(Recipient.objects.values_list("key", flat=True))
+        recipients = set(Recipient.objects.values_list("key", flat=True))
     else:
         recipients = set(recipient_keys or ())
         if award_keys:
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT DISTINCT recipient_id FROM {Award._meta.db_table} "
+                cursor.execute(f"SELECT DISTINCT recipient_id FROM {award} "
                                "WHERE award_key IN (SELECT key FROM touched_award) AND recipient_id IS NOT NULL")
                 recipients.update(row[0] for row in cursor.fetchall())
-        recipients = sorted(recipients)
-    best = best_links(recipients)
-    groups: dict[tuple[int | None, str], list[str]] = defaultdict(list)
-    for key in recipients:
-        company_id, method = best.get(key, (None, ""))
-        groups[(company_id, method)].append(key)
-    for (company_id, method), keys in groups.items():
-        for chunk in _chunks(keys):
-            Award.objects.filter(recipient_id__in=chunk).exclude(company_id=company_id, link_method=method).update(
-                company_id=company_id, link_method=method)
-            SubAward.objects.filter(recipient_id__in=chunk).exclude(company_id=company_id).update(company_id=company_id)
+    if not recipients:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS linked_recipient")
+        cursor.execute("CREATE TEMP TABLE linked_recipient (key VARCHAR(120) PRIMARY KEY, company_id BIGINT NULL, "
+                       "method VARCHAR(20) NOT NULL)")
+    db.upsert("linked_recipient", ["key", "company_id", "method"], ["key"],
+              ((key, None, "") for key in sorted(recipients)), update={})
+    best: dict[str, tuple[int, str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT l.recipient_id, l.company_id, l.method FROM {RecipientLink._meta.db_table} l "
+                       "JOIN linked_recipient k ON k.key = l.recipient_id WHERE l.status = %s", [LinkStatus.CONFIRMED])
+        _keep_best(best, cursor.fetchall())
+        if best:
+            cursor.executemany("UPDATE linked_recipient SET company_id = %s, method = %s WHERE key = %s",
+                               [(company_id, method, key) for key, (company_id, method) in best.items()])
+        differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+        cursor.execute(f"UPDATE {award} SET company_id = k.company_id, link_method = k.method FROM linked_recipient k "
+                       f"WHERE {award}.recipient_id = k.key AND ({award}.company_id {differs} k.company_id "
+                       f"OR {award}.link_method <> k.method)")
+        cursor.execute(f"UPDATE {subaward} SET company_id = k.company_id FROM linked_recipient k "
+                       f"WHERE {subaward}.recipient_id = k.key AND {subaward}.company_id {differs} k.company_id")
+        cursor.execute("DROP TABLE linked_recipient")
 
 
 def _mention_pattern(registry: Registry):
@@ -229,32 +251,44 @@ def _mention_pattern(registry: Registry):
 def find_mentions(award_keys: set[str] | None = None) -> int:
     """Record reseller awards whose description names a registry company (all awards when None)."""
     reseller_names, reseller_ueis = resellers()
-    awards = Award.objects.filter(recipient__clean_name__in=reseller_names) | Award.objects.filter(recipient__uei__in=reseller_ueis)
+    award, recipient, mention = Award._meta.db_table, Recipient._meta.db_table, Mention._meta.db_table
     if award_keys is not None:
         if not award_keys:
             return 0
+        # The touched awards are in the ``touched_award`` temp table: one statement each, whatever their number.
+        in_scope = "a.award_key IN (SELECT key FROM touched_award)"
         with connection.cursor() as cursor:
-            cursor.execute("SELECT key FROM touched_award")
-            keys = [row[0] for row in cursor.fetchall()]
-        for chunk in _chunks(keys):
-            Mention.objects.filter(award_id__in=chunk).delete()
-        awards = [a for chunk in _chunks(keys) for a in awards.filter(award_key__in=chunk)]
+            cursor.execute(f"DELETE FROM {mention} WHERE award_id IN (SELECT key FROM touched_award)")
     else:
+        in_scope = "1 = 1"
         Mention.objects.all().delete()
-        awards = list(awards)
+    conditions, params = [], []
+    for column, values in (("clean_name", sorted(reseller_names)), ("uei", sorted(reseller_ueis))):
+        if values:
+            conditions.append(f"r.{column} IN ({', '.join(['%s'] * len(values))})")
+            params += values
+    if not conditions:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT a.award_key, a.description, a.company_id FROM {award} a "
+                       f"JOIN {recipient} r ON r.key = a.recipient_id WHERE {in_scope} AND ({' OR '.join(conditions)})",
+                       params)
+        awards = cursor.fetchall()
+    if not awards:
+        return 0
     registry = Registry.load()
     pattern, names = _mention_pattern(registry)
     if pattern is None:
         return 0
     mentions = []
-    for award in awards:
+    for award_key, description, company_id in awards:
         seen = set()
-        for match in pattern.finditer(" ".join((award.description or "").upper().split())):
+        for match in pattern.finditer(" ".join((description or "").upper().split())):
             company = names[match.group(1)]
-            if company.pk in seen or company.pk == award.company_id:
+            if company.pk in seen or company.pk == company_id:
                 continue
             seen.add(company.pk)
-            mentions.append(Mention(award_id=award.award_key, company=company, matched=match.group(1)[:200],
+            mentions.append(Mention(award_id=award_key, company=company, matched=match.group(1)[:200],
                                     confidence=Decimal("0.600")))
     Mention.objects.bulk_create(mentions, batch_size=500)
     return len(mentions)

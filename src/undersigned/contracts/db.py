@@ -26,6 +26,13 @@ def upsert(table: str, columns: list[str], key: list[str], rows: Iterable[Sequen
            update: dict[str, str] | None = None, on_batch=None) -> int:
     """Insert ``rows`` into ``table``; on a key conflict, set each column of ``update`` to its SQL
     expression (``excluded.col`` is the incoming value; ``{t}.col`` the stored one). Returns the count."""
+    return upsert_batches(table, columns, key, batches(rows), update=update, on_batch=on_batch)
+
+
+def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Iterable[Sequence[Sequence]], *,
+                   update: dict[str, str] | None = None, on_batch=None) -> int:
+    """``upsert`` of rows that come in lists already (``fetchmany`` from DuckDB): no Python per row on
+    SQLite when the values are text, numbers and NULLs."""
     update = update if update is not None else {c: f"excluded.{c}" for c in columns if c not in key}
     sets = ", ".join(f"{column} = {expression.format(t=table)}" for column, expression in update.items())
     conflict = f"ON CONFLICT ({', '.join(key)}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
@@ -36,7 +43,7 @@ def upsert(table: str, columns: list[str], key: list[str], rows: Iterable[Sequen
             raw = cursor.cursor
             raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
             raw.execute(f"TRUNCATE {stage}")
-            for batch in batches(rows):
+            for batch in chunks:
                 with raw.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in batch:
                         copy.write_row(row)
@@ -53,7 +60,9 @@ def upsert(table: str, columns: list[str], key: list[str], rows: Iterable[Sequen
     connection.ensure_connection()
     raw = connection.connection
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
-    for batch in batches(rows):
+    for batch in chunks:
+        if not batch:
+            continue
         if not all(type(value) in _PLAIN for value in batch[0]):
             batch = [tuple(_sqlite(value) for value in row) for row in batch]
         raw.executemany(sql, batch)
@@ -84,6 +93,13 @@ def _sqlite(value):
     return value
 
 
+def timestamp(value: datetime) -> str:
+    """A timestamp as text the database stores as Django would (SQLite: naive UTC; PostgreSQL: ISO with offset)."""
+    if connection.vendor == "postgresql":
+        return value.isoformat()
+    return _sqlite(value)
+
+
 def execute(sql: str, params: Sequence = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -95,4 +111,4 @@ def temp_keys(name: str, keys: Iterable[str]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE TEMP TABLE {name} (key VARCHAR(240) PRIMARY KEY)")
-    upsert(name, ["key"], ["key"], ((key,) for key in keys), update={})
+    upsert(name, ["key"], ["key"], [(key,) for key in sorted(keys)], update={})

@@ -251,11 +251,11 @@ def _problems(con: duckdb.DuckDBPyConnection, source: sources.Source) -> list[Pr
 def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Report, touched: set[str],
            recipients: set[str], progress: Progress, now) -> None:
     from undersigned.contracts.actions import (
+        upsert_award_rows,
         upsert_awards_from_summaries,
-        upsert_awards_from_transactions,
         upsert_recipients,
         upsert_subawards,
-        upsert_transactions,
+        upsert_transaction_rows,
     )
 
     kind = source.kind
@@ -271,8 +271,8 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
             progress.loaded(len(deleted))
     if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
         recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_TX)))
-        touched.update(upsert_awards_from_transactions(_stream(con, sources.AWARDS_FROM_TX), now))
-        report.rows_loaded = upsert_transactions(_stream(con, sources.TRANSACTIONS_FROM_TX), on_batch=progress.loaded)
+        touched.update(upsert_award_rows(_chunks(con, sources.AWARD_ROWS_FROM_TX, {"now": db.timestamp(now)})))
+        report.rows_loaded = upsert_transaction_rows(_chunks(con, sources.TRANSACTION_ROWS_FROM_TX), on_batch=progress.loaded)
     elif kind == sources.AWARDS:
         recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_AWARDS)))
         keys = upsert_awards_from_summaries(_stream(con, sources.AWARDS_FROM_SUMMARIES), now, on_batch=progress.loaded)
@@ -281,6 +281,15 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
     elif kind == sources.SUBAWARDS:
         recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_SUBAWARDS)))
         report.rows_loaded = upsert_subawards(_stream(con, sources.SUBAWARDS_SQL), on_batch=progress.loaded)
+
+
+def _chunks(con: duckdb.DuckDBPyConnection, sql: str, params=None, size: int = db.BATCH):
+    """The rows of a query in lists of ``size`` (never the whole result in Python at once)."""
+    cursor = con.cursor()
+    cursor.execute(sql, params)
+    while rows := cursor.fetchmany(size):
+        yield rows
+    cursor.close()
 
 
 def _stream(con: duckdb.DuckDBPyConnection, sql: str, size: int = db.BATCH):

@@ -118,11 +118,14 @@ def locate_line(path: Path, needle: str) -> int | None:
 
 MACROS = f"""
 CREATE OR REPLACE MACRO nb(s) AS CASE WHEN s IS NULL OR upper(trim(s)) IN ('', 'NAN', 'NULL', 'NONE') THEN NULL ELSE trim(s) END;
+CREATE OR REPLACE MACRO nbt(t) AS CASE WHEN strlen(t) > 4 THEN t WHEN upper(t) IN ('', 'NAN', 'NULL', 'NONE') THEN NULL ELSE t END;
 CREATE OR REPLACE MACRO yy(t) AS CASE WHEN length(t) = 2 THEN t::INT + CASE WHEN t::INT <= 68 THEN 2000 ELSE 1900 END ELSE t::INT END;
 CREATE OR REPLACE MACRO mkdate(y, m, d) AS TRY_CAST(printf('%04d-%02d-%02d', y, m, d) AS DATE);
 CREATE OR REPLACE MACRO iso_part(s, g) AS regexp_extract(s, '{ISO_DATE_SQL}', g);
 CREATE OR REPLACE MACRO sl_part(s, g) AS regexp_extract(s, '{SLASH_DATE_SQL}', g);
 CREATE OR REPLACE MACRO parse_date(s, dayfirst) AS CASE
+    WHEN s IS NULL THEN NULL
+    WHEN regexp_full_match(s, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST(s AS DATE)
     WHEN nb(s) IS NULL THEN NULL
     WHEN regexp_matches(trim(s), '{ISO_DATE_SQL}')
         THEN mkdate(iso_part(trim(s), 1)::INT, iso_part(trim(s), 2)::INT, iso_part(trim(s), 3)::INT)
@@ -281,45 +284,62 @@ def staging_sql(source: Source, agencies: list[str]) -> str:
 
 
 def normalised_sql(source: Source) -> str:
-    """The staged rows in scope, typed, with a ``problem`` text for those that cannot be loaded."""
+    """The staged rows in scope, typed, with a ``problem`` text for those that cannot be loaded.
+
+    Each value is trimmed and parsed once (innermost query), the problems are read off the parsed values
+    (middle), and the raw text kept for the messages is dropped (outer)."""
     kind = source.kind
     dayfirst = "true" if kind == LEGACY else "false"
     columns = COLUMNS_BY_KIND[kind]
-    select = ["staged.rowid AS record"]
+    inner = ["staged.rowid AS record"]  # trimmed text, or the raw text where a parser reads it
+    typed = ["record"]
+    raw = []
     problems = []
     for name in columns:
-        raw = f"staged.{name}"
         if name in AMOUNT_COLUMNS:
-            select.append(f"parse_amount({raw}) AS {name}")
-            problems.append(f"CASE WHEN parse_amount({raw}) IS NULL THEN '{name} ' || {raw} || ' is not an amount' END")
+            inner.append(f"staged.{name} AS {name}")
+            typed += [f"parse_amount({name}) AS {name}", f"{name} AS {name}__raw"]
+            problems.append(f"CASE WHEN {name} IS NULL THEN '{name} ' || {name}__raw || ' is not an amount' END")
+            raw.append(f"{name}__raw")
         elif name in DATE_COLUMNS:
-            select.append(f"parse_date({raw}, {dayfirst}) AS {name}")
+            inner.append(f"staged.{name} AS {name}")
+            typed += [f"parse_date({name}, {dayfirst}) AS {name}", f"{name} AS {name}__raw"]
             problems.append(
-                f"CASE WHEN nb({raw}) IS NOT NULL AND parse_date({raw}, {dayfirst}) IS NULL "
-                f"THEN '{name} ' || {raw} || ' is not a date' END"
+                f"CASE WHEN {name} IS NULL AND nb({name}__raw) IS NOT NULL "
+                f"THEN '{name} ' || {name}__raw || ' is not a date' END"
             )
+            raw.append(f"{name}__raw")
         elif name in ("recipient_duns", "parent_duns"):
-            select.append(f"duns9({raw}) AS {name}")
+            inner.append(f"staged.{name} AS {name}")
+            typed.append(f"duns9({name}) AS {name}")
         elif name == "agency_code":
-            select.append(f"lpad(nb({raw}), 3, '0') AS {name}")
+            inner.append(f"trim(staged.{name}) AS {name}")
+            typed.append(f"lpad(nbt({name}), 3, '0') AS {name}")
         else:
-            select.append(f"nb({raw}) AS {name}")
+            inner.append(f"trim(staged.{name}) AS {name}")
+            typed.append(f"nbt({name}) AS {name}")
     if kind == DELTA:
-        select.append("staged.delete_ind AS delete_ind")
+        inner.append("staged.delete_ind AS delete_ind")
+        typed.append("delete_ind")
     if kind in (TRANSACTIONS, DELTA, LEGACY, AWARDS):
-        problems.append("CASE WHEN nb(staged.piid) IS NULL THEN 'no award id (PIID)' END")
+        problems.append("CASE WHEN piid IS NULL THEN 'no award id (PIID)' END")
     if kind in (TRANSACTIONS, DELTA, AWARDS):
         key = "tx_key" if kind != AWARDS else "award_key"
-        problems.append(f"CASE WHEN nb(staged.{key}) IS NULL THEN 'no unique key' END")
+        problems.append(f"CASE WHEN {key} IS NULL THEN 'no unique key' END")
     if kind == SUBAWARDS:
-        problems.append("CASE WHEN nb(staged.prime_award_key) IS NULL THEN 'no prime award key' END")
+        problems.append("CASE WHEN prime_award_key IS NULL THEN 'no prime award key' END")
     problem = f"concat_ws('; ', {', '.join(problems)})" if problems else "''"
     if kind == DELTA:  # a deletion needs nothing but its key
-        problem = (f"CASE WHEN staged.delete_ind = 'D' THEN CASE WHEN nb(staged.tx_key) IS NULL THEN 'no unique key' "
+        problem = (f"CASE WHEN delete_ind = 'D' THEN CASE WHEN tx_key IS NULL THEN 'no unique key' "
                    f"ELSE '' END ELSE {problem} END")
-    select.append(f"{problem} AS problem")
+    exclude = f" EXCLUDE ({', '.join(raw)})" if raw else ""
     # A table, not a view: every later query (problems, recipients, awards, transactions) reads it.
-    return f"CREATE OR REPLACE TABLE norm AS SELECT {', '.join(select)} FROM staged WHERE in_scope"
+    return (
+        f"CREATE OR REPLACE TABLE norm AS SELECT *{exclude} FROM ("
+        f"SELECT *, {problem} AS problem FROM ("
+        f"SELECT {', '.join(typed)} FROM ("
+        f"SELECT {', '.join(inner)} FROM staged WHERE in_scope)))"
+    )
 
 
 def keyed_sql(source: Source) -> str:
@@ -366,7 +386,25 @@ SELECT award_key, any_value(piid), coalesce(any_value(parent_piid), ''), any_val
     CAST(min(action_date) AS VARCHAR)
 FROM tx GROUP BY award_key
 """
+# The same, as the rows the database receives: clipped to the column sizes, the search text made, the
+# bookkeeping columns filled (``$now``: the load's timestamp as the database's text) — no Python per row.
+# ``search_text`` is NULL where the text is not ASCII: Python upper-cases those (``ß`` → ``SS``).
+AWARD_ROWS_FROM_TX = f"""
+SELECT substr(award_key, 1, 200), substr(piid, 1, 60), substr(parent_piid, 1, 60), substr(coalesce(agency_code, ''), 1, 3),
+    substr(subtier_code, 1, 4), substr(subtier_name, 1, 200), substr(recipient, 1, 120), description, substr(psc, 1, 10),
+    substr(naics, 1, 10), substr(award_type, 1, 60), end_date, first_date,
+    CASE WHEN regexp_matches(piid || description, '[^\x01-\x7f]') THEN NULL ELSE upper(piid || ' ' || description) END,
+    $now, $now, 0, 0, 'ended', ''
+FROM ({AWARDS_FROM_TX}) AS a(award_key, piid, parent_piid, agency_code, subtier_code, subtier_name, recipient, description,
+    psc, naics, award_type, end_date, first_date)
+ORDER BY 1
+"""
 # Dates and amounts leave DuckDB as text: the database parses them (no Python object per value).
+TRANSACTION_ROWS_FROM_TX = """
+SELECT substr(tx_key, 1, 240), award_key, substr(coalesce(modification_number, ''), 1, 40), CAST(action_date AS VARCHAR),
+    fy(action_date), CAST(obligation AS VARCHAR), substr(coalesce(action_type_code, ''), 1, 4), coalesce(tx_description, '')
+FROM tx ORDER BY 1
+"""
 TRANSACTIONS_FROM_TX = """
 SELECT tx_key, award_key, coalesce(modification_number, ''), CAST(action_date AS VARCHAR), fy(action_date),
     CAST(obligation AS VARCHAR), coalesce(action_type_code, ''), coalesce(tx_description, '')
