@@ -17,11 +17,18 @@ def setup_django() -> None:
     django.setup()
 
 
+CLIENT_COMMANDS = {"sign", "withdraw", "audit"}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="undersigned")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """undersigned: open letters with verified, anonymous signatures and auditable counts."""
-    # Runs only when a subcommand is about to run (not for --help).
+    # Runs only when a subcommand is about to run (not for --help). The commands that talk to a site
+    # over HTTP need no database, settings or secrets on the machine they run on.
+    if ctx.invoked_subcommand in CLIENT_COMMANDS:
+        return
     try:
         setup_django()
     except Exception as error:  # ImproperlyConfigured and friends: say it plainly, without a traceback
