@@ -99,6 +99,17 @@ def get_token(request, slug):
     ))
 
 
+def _receipt_for_letter(letter, text: str) -> dict:
+    """The pasted receipt, read; VerificationError if it is not one, or is for another letter."""
+    try:
+        receipt = protocol.read_receipt(text)
+    except protocol.BadToken as error:
+        raise actions.VerificationError(400, str(error)) from None
+    if receipt["letter"] != letter.slug:
+        raise actions.VerificationError(400, "This receipt is for another letter.")
+    return receipt
+
+
 def _display_from_post(post) -> actions.Display:
     return actions.Display.from_data({
         "name": post.get("name", ""), "role": post.get("role", ""), "comment": post.get("comment", ""),
@@ -115,12 +126,7 @@ def submit(request, slug):
         return render(request, "verification/submit.html", _context(letter))
     text = request.POST.get("receipt", "")
     try:
-        try:
-            receipt = protocol.read_receipt(text)
-        except protocol.BadToken as error:
-            raise actions.VerificationError(400, str(error)) from None
-        if receipt["letter"] != letter.slug:
-            raise actions.VerificationError(400, "This receipt is for another letter.")
+        receipt = _receipt_for_letter(letter, text)
         signature = actions.redeem_token(letter, key_id=receipt["key_id"], message=receipt["message"],
                                          signature=receipt["signature"], display=_display_from_post(request.POST))
     except actions.VerificationError as error:
@@ -139,12 +145,7 @@ def withdraw(request, slug):
         return render(request, "verification/withdraw.html", _context(letter))
     text = request.POST.get("receipt", "")
     try:
-        try:
-            receipt = protocol.read_receipt(text)
-        except protocol.BadToken as error:
-            raise actions.VerificationError(400, str(error)) from None
-        if receipt["letter"] != letter.slug:
-            raise actions.VerificationError(400, "This receipt is for another letter.")
+        receipt = _receipt_for_letter(letter, text)
         actions.withdraw_token(letter, receipt.get("withdrawal_secret"))
     except actions.VerificationError as error:
         return _error(request, "verification/withdraw.html", letter, error, receipt_text=text)
