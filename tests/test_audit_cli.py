@@ -227,3 +227,49 @@ def test_bad_arguments_fail_cleanly(tmp_path):
         result = CliRunner().invoke(main, args)
         assert result.exit_code in (1, 2), (args, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+
+
+def _site_sql(site, statements: list[str]) -> list:
+    """Run SQL on the running site's database (as an operator with database access could)."""
+    results = []
+    if site.database_url:
+        import psycopg
+
+        with psycopg.connect(site.database_url, autocommit=True) as connection:
+            for sql in statements:
+                cursor = connection.execute(sql)
+                results.append(cursor.fetchall() if cursor.description else None)
+    else:
+        import sqlite3
+
+        connection = sqlite3.connect(site.data_dir / "undersigned.sqlite3", timeout=20, isolation_level=None)
+        try:
+            for sql in statements:
+                results.append(connection.execute(sql).fetchall())
+        finally:
+            connection.close()
+    return results
+
+
+def test_it_catches_an_operator_inflating_the_count(site, smtp_sink, tmp_path):
+    """A signature added to the database behind the log's back shows on the page but not in the log."""
+    url = f"{site.url}/letters/{DEMO_SLUG}/"
+    sign_self_reported(site, smtp_sink, "auditor.five@google.com", "Google")
+    columns = "letter_id, kind, status, company_id, company_as_written, name, role, comment, show_name, review, held_for_review"
+    (_, (row,)) = _site_sql(site, [
+        f"INSERT INTO signatures_signature ({columns}) SELECT {columns} FROM signatures_signature "
+        f"WHERE kind = 'self_reported' AND status = 'confirmed' AND letter_id = "
+        f"(SELECT id FROM letters_letter WHERE slug = '{DEMO_SLUG}') ORDER BY id LIMIT 1",
+        "SELECT id, letter_id FROM signatures_signature ORDER BY id DESC LIMIT 1",
+    ])
+    fake, letter_id = row
+    try:
+        _site_sql(site, [f"INSERT INTO ledger_publishedsignature (signature_id, letter_id, leaf_index, removed) "
+                         f"VALUES ({fake}, {letter_id}, 0, {'false' if site.database_url else 0})"])
+        result = run(["audit", url], tmp_path)
+        assert result.returncode == 1, result.stdout
+        assert "[counts] self-reported: the log counts" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    finally:
+        _site_sql(site, [f"DELETE FROM ledger_publishedsignature WHERE signature_id = {fake}",
+                         f"DELETE FROM signatures_signature WHERE id = {fake}"])
+    assert run(["audit", url], tmp_path).returncode == 0
