@@ -72,7 +72,7 @@ def upsert_award_rows(chunks: Iterable[list[tuple]]) -> set[str]:
                          for row in batch]
             yield batch
 
-    db.upsert_batches(AWARD, AWARD_TX_COLUMNS, ["award_key"], prepared(), update=_award_tx_update())
+    db.upsert_batches(AWARD, AWARD_TX_COLUMNS, ["award_key"], prepared(), update=_award_tx_update(), split=True)
     return keys
 
 
