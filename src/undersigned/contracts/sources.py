@@ -157,13 +157,13 @@ def scope_sql(agency_col: str, subtier_col: str, agencies: list[str]) -> str:
 
 
 # Per kind: the columns kept (normalised name → source column) and the agency columns for the filter.
+# (Not read from the current files: transaction number, parent agency, IDV flag — the keys are given;
+# every column kept costs the CSV reader time on every row of the file, in scope or not.)
 TRANSACTION_COLUMNS = {
     "tx_key": "contract_transaction_unique_key",
     "award_key": "contract_award_unique_key",
     "piid": "award_id_piid",
     "modification_number": "modification_number",
-    "transaction_number": "transaction_number",
-    "parent_agency": "parent_award_agency_id",
     "parent_piid": "parent_award_id_piid",
     "obligation": "federal_action_obligation",
     "action_date": "action_date",
@@ -183,7 +183,6 @@ TRANSACTION_COLUMNS = {
     "psc": "product_or_service_code",
     "naics": "naics_code",
     "award_type": "award_type",
-    "idv_flag": "award_or_idv_flag",
 }
 LEGACY_COLUMNS = {
     "piid": "award_id_piid",
