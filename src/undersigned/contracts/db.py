@@ -52,6 +52,7 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
                 count += len(batch)
                 if on_batch:
                     on_batch(len(batch))
+            raw.execute(f"ANALYZE {stage}")  # a temp table has no statistics: the planner would guess
             # One row per key, or ON CONFLICT refuses to touch a row twice in one statement.
             raw.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) SELECT DISTINCT ON ({', '.join(key)}) {', '.join(columns)} "
@@ -143,3 +144,5 @@ def temp_keys(name: str, keys: Iterable[str]) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE TEMP TABLE {name} (key VARCHAR(240) PRIMARY KEY)")
     upsert(name, ["key"], ["key"], [(key,) for key in sorted(keys)], update={})
+    if connection.vendor == "postgresql":
+        execute(f"ANALYZE {name}")
