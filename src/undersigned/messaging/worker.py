@@ -147,7 +147,10 @@ def run_worker(*, once: bool = False, interval: float = 1.0) -> None:
     last_publication = 0.0
     log.info("worker started (%s)", "demo outbox" if settings.DEMO_OUTBOX else "SMTP")
     while True:
-        close_old_connections()
+        if not once:
+            # A long-running loop drops broken or too old connections between rounds, as a request would
+            # (a single round keeps the caller's connection: it may be inside the caller's transaction).
+            close_old_connections()
         if time.monotonic() - last_schedule >= SCHEDULE_EVERY_SECONDS or once:
             run_scheduled_jobs()
             last_schedule = time.monotonic()
