@@ -41,8 +41,9 @@ def openssl_rsa2048() -> tuple[float, float]:
 
 def generate(n: int, workers: int) -> tuple[Path, dict]:
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"audit-{n}.jsonl.gz"
-    meta_path = OUT / f"audit-{n}.json"
+    # "v2": token messages as in verification/protocol.md (older cached files are regenerated).
+    path = OUT / f"audit-v2-{n}.jsonl.gz"
+    meta_path = OUT / f"audit-v2-{n}.json"
     if path.exists() and meta_path.exists():
         return path, json.loads(meta_path.read_text())
     print(f"generating {n:,} verified signatures with {workers} process(es) → {path} …", flush=True)

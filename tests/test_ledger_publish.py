@@ -123,3 +123,33 @@ def test_it_keeps_the_log_key_encrypted_at_rest(client, letter, mailbox, setting
     signed(client, letter, mailbox, email="a@google.com", company="Google")
     key = InstanceKey.objects.get()
     assert len(bytes(key.public_key)) == 32 and key.sealed_private_key.startswith("gAAAA")  # Fernet
+
+
+def test_it_publishes_the_secret_that_proves_a_verified_withdrawal(client, letter, signer, mailbox):
+    receipt = signer.sign("jane@google.com")
+    signer.api.withdraw(receipt)
+    withdrawal = next(e for e in entries(letter) if e["kind"] == "withdrawal")
+    assert withdrawal["secret"] == receipt["withdrawal_secret"]
+    report = audited(letter)
+    assert report.ok, report.failures
+    assert report.withdrawn == 1 and report.unproven_withdrawals == []
+    assert letter_counts(letter).verified == 0
+
+
+def test_the_audit_refuses_a_secret_that_is_not_the_tokens(client, letter, signer, mailbox):
+    receipt = signer.sign("jane@google.com")
+    signer.api.withdraw(receipt)
+    buffer = io.BytesIO()
+    write_export(letter, buffer)
+    import gzip
+
+    from undersigned.lib.canonical import canonical_json
+
+    lines = gzip.decompress(buffer.getvalue()).splitlines()
+    index = next(i for i, line in enumerate(lines) if b'"kind":"withdrawal"' in line)
+    entry = parse_json(lines[index])
+    entry["secret"] = "A" * 43  # well formed, but not the secret the token commits to
+    lines[index] = canonical_json(entry)
+    report = audit_file(io.BytesIO(gzip.compress(b"\n".join(lines) + b"\n")))
+    assert not report.ok
+    assert any("does not match the token" in failure.message for failure in report.failures)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import binascii
 import gzip
+import base64
 import hashlib
 import json
 import re
@@ -280,6 +281,12 @@ def _slug(value: Any, what: str = "company") -> str:
     if not isinstance(value, str) or not _SLUG.match(value):
         raise _Bad(f"{what} is not a slug (lowercase letters, digits and hyphens)")
     return value
+
+
+def withdrawal_commitment(secret: str) -> bytes:
+    """What a token message ends with for this withdrawal secret (verification/protocol.md):
+    ``":" + base64url(SHA-256(ASCII(secret)))``, after the last colon."""
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode("ascii")).digest()).rstrip(b"=")
 
 
 def _time(value: Any, what: str = "batch") -> str:
@@ -756,7 +763,9 @@ class _Auditor:
         if obj.keys() != _WITHDRAWAL_KEYS and obj.keys() != _WITHDRAWAL_SECRET_KEYS:
             raise _Bad(f"a withdrawal's members are wrong: {_keys_problem(obj, _WITHDRAWAL_SECRET_KEYS)}")
         _index(obj["target"], "target")
-        secret = _b64u(obj["secret"], "secret", 32) if "secret" in obj else None
+        if "secret" in obj:
+            _b64u(obj["secret"], "secret", 32)  # a well-formed secret: base64url of 32 bytes
+        secret = obj.get("secret")
         _time(obj["batch"])
         if not is_canonical(data, obj, ascii_keys=True):
             raise _Bad("the entry is not in canonical JSON form (RFC 8785)")
@@ -767,7 +776,7 @@ class _Auditor:
             message = self.leaf_message[target]
             if secret is None:
                 self.report.unproven_withdrawals.append(leaf)
-            elif len(message) < 32 or hashlib.sha256(secret).digest() != message[-32:]:
+            elif not message.endswith(b":" + withdrawal_commitment(secret)):
                 self.fail("reference", f"the withdrawal's secret does not match the token of signature {target}", self.line_no, leaf)
                 return _WITHDRAWAL
         elif secret is not None:

@@ -108,9 +108,13 @@ def _pending(letter, batch: str):
 
     for published in PublishedSignature.objects.filter(
         letter=letter, removed=False, signature__status=Signature.Status.WITHDRAWN
-    ).only("id", "leaf_index"):
-        # The server does not keep withdrawal secrets, so withdrawals are the operator's statement.
-        items.append(({"batch": batch, "kind": "withdrawal", "target": published.leaf_index}, ("withdrawal", published.pk)))
+    ).only("id", "leaf_index", "signature__withdrawal_secret"):
+        entry = {"batch": batch, "kind": "withdrawal", "target": published.leaf_index}
+        # A verified signer's revealed secret proves the withdrawal was theirs; without it (self-reported
+        # signatures) a withdrawal is the operator's statement.
+        if published.signature.withdrawal_secret:
+            entry["secret"] = published.signature.withdrawal_secret
+        items.append((entry, ("withdrawal", published.pk)))
 
     done = PublishedInvalidation.objects.values("invalidation_id")
     for invalidation in Invalidation.objects.filter(letter=letter).exclude(pk__in=done).order_by("id"):

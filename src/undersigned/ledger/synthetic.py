@@ -3,7 +3,8 @@
 ``SyntheticLog(n_verified=…, …)`` makes per-company RSA token keys and an Ed25519 instance key, then
 ``lines()`` yields the export's lines (uncompressed) and ``write(path)`` writes the gzip file. Verified
 signatures are real RSASSA-PSS signatures (SHA-384, MGF1-SHA-384, 48-byte salt) on RFC 9474 prepared
-messages (32 random bytes ‖ SHA-256(secret)), identical in form to finalised blind signatures; they are
+messages (32 random bytes ‖ ``undersigned-token:v1:<letter>:`` ‖ base64url(SHA-256(secret)), as in
+verification/protocol.md), identical in form to finalised blind signatures; they are
 made directly with the private key (CRT with gmpy2: about 3x faster than ``cryptography`` here, which
 matters for a million of them; the auditor checks every one with ``cryptography``). Randomness comes
 from ``random.Random(seed)``: not for real keys or tokens, only for reproducible test data.
@@ -27,6 +28,7 @@ import gmpy2
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from undersigned.ledger.audit import withdrawal_commitment
 from undersigned.lib import blindrsa, merkle
 from undersigned.lib.blindrsa import b64u_encode
 from undersigned.lib.canonical import canonical_json
@@ -96,7 +98,7 @@ class SyntheticLog:
     expected: dict = field(default_factory=dict)
     tree_heads: list[SignedTreeHead] = field(default_factory=list)
     leaf_hashes: list[bytes] = field(default_factory=list)
-    secrets: dict[int, bytes] = field(default_factory=dict)  # verified leaf -> withdrawal secret
+    secrets: dict[int, str] = field(default_factory=dict)  # verified leaf -> withdrawal secret
 
     def __post_init__(self) -> None:
         if self.rsa_keys is None:
@@ -163,8 +165,8 @@ class SyntheticLog:
                 if rng.random() < 0.1:
                     display = {"name": f"Signer {rng.randrange(10**6)}", "role": rng.choice(["SRE", "Ingeniera", "PM"])}
                 if kind == "verified":
-                    secret = rng.randbytes(32)
-                    message = rng.randbytes(32) + hashlib.sha256(secret).digest()
+                    secret = b64u_encode(rng.randbytes(32))
+                    message = rng.randbytes(32) + f"undersigned-token:v1:{self.letter}:".encode() + withdrawal_commitment(secret)
                     to_sign.append((company, message, rng.randbytes(48)))
                     entry = {
                         "kind": "signature",
@@ -248,7 +250,7 @@ class SyntheticLog:
         for index, _entry, secret in removed_withdrawn:
             w = {"kind": "withdrawal", "target": index, "batch": last_time}
             if secret is not None:
-                w["secret"] = b64u_encode(secret)
+                w["secret"] = secret
             yield leaf(w)
         if removed_invalid:
             yield leaf(

@@ -122,10 +122,15 @@ def find_by_withdrawal(token: str) -> Signature | None:
     return Signature.objects.select_related("letter", "company").filter(withdrawal_digest=token_digest(token)).first()
 
 
-def withdraw_signature(signature: Signature) -> bool:
-    """Remove a signature from the list and the counts. Its display fields are erased."""
+def withdraw_signature(signature: Signature, *, withdrawal_secret: str = "") -> bool:
+    """Remove a signature from the list and the counts. Its display fields are erased.
+
+    ``withdrawal_secret``: for a verified signature, the secret its token commits to, kept to be published.
+    """
+    proof = {"withdrawal_secret": withdrawal_secret} if signature.kind == Signature.Kind.VERIFIED and withdrawal_secret else {}
     updated = Signature.objects.filter(pk=signature.pk, status__in=Signature.LIVE_STATUSES).update(
         status=Signature.Status.WITHDRAWN, name="", role="", comment="", show_name=False, confirmation_expires_at=None,
+        **proof,
     )
     signature.status = Signature.Status.WITHDRAWN
     if updated:
@@ -165,11 +170,11 @@ def record_verified_signature(letter: Letter, *, company, token_key, token_messa
     return created
 
 
-def withdraw_verified_signature(letter: Letter, withdrawal_digest: bytes) -> Signature | None:
+def withdraw_verified_signature(letter: Letter, withdrawal_digest: bytes, withdrawal_secret: str = "") -> Signature | None:
     """Withdraw the verified signature whose token commits to this digest; None if there is none."""
     signature = Signature.objects.filter(
         letter=letter, kind=Signature.Kind.VERIFIED, withdrawal_digest=withdrawal_digest
     ).select_related("company").first()
     if signature is not None:
-        withdraw_signature(signature)
+        withdraw_signature(signature, withdrawal_secret=withdrawal_secret)
     return signature

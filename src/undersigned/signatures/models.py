@@ -56,6 +56,9 @@ class Signature(models.Model):
     confirmation_digest = models.BinaryField(max_length=32, null=True, editable=False)
     confirmation_expires_at = models.DateTimeField(null=True, editable=False)
     withdrawal_digest = models.BinaryField(max_length=32, null=True, editable=False)
+    # A verified signer withdraws by revealing the secret their token commits to; once revealed it is
+    # public proof, published in the log so that anyone can check the withdrawal was the signer's.
+    withdrawal_secret = models.CharField(max_length=43, blank=True, default="", db_default="", editable=False)
     # Day granularity only: finer times would help correlate a signature with a visit.
     confirmed_on = models.DateField(null=True, editable=False)
 

@@ -86,6 +86,6 @@ def withdraw(request, token):
     if signature.status not in signature.LIVE_STATUSES:
         return render(request, "signatures/withdrawn.html", context)
     if request.method == "POST":
-        actions.withdraw_signature(signature)
+        actions.withdraw_signature(signature, withdrawal_secret=token)  # for a verified one, the token is the secret
         return render(request, "signatures/withdrawn.html", context)
     return render(request, "signatures/withdraw.html", context)

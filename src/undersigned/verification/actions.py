@@ -393,7 +393,7 @@ def withdraw_token(letter: Letter, withdrawal_secret: object):
         digest = commitment(withdrawal_secret)
     except BadToken as error:
         raise VerificationError(400, str(error)) from None
-    found = signature_actions.withdraw_verified_signature(letter, digest)
+    found = signature_actions.withdraw_verified_signature(letter, digest, withdrawal_secret)
     if found is None:
         raise VerificationError(404, "No signature of this letter has a token with this withdrawal secret.")
     return found
