@@ -66,20 +66,27 @@ def _count(scope: str, day: date, digest: bytes) -> int:
         return cursor.fetchone()[0]
 
 
-def over_limit(letter, *, network_address: str | None, email_domain: str | None) -> bool:
-    """Count one signing attempt; True if it goes over any limit that applies."""
+def count_over_limit(letter, scope: str, value: str | None, *, counter: str | None = None) -> bool:
+    """Count one attempt from ``value`` under the organizers' ``scope`` limit; True if it goes over.
+
+    ``counter`` names a separate counter with the same limit (verification codes are counted apart
+    from signatures, under the network-address limit).
+    """
+    if not value:
+        return False
+    limit = _limit_for(letter, scope)
+    if limit is None:
+        return False
+    counter = counter or scope
     day = timezone.now().date()
-    secret = _secret_for(day)
-    over = False
-    for scope, value in ((RateLimit.Scope.NETWORK, network_address), (RateLimit.Scope.EMAIL_DOMAIN, email_domain)):
-        if not value:
-            continue
-        limit = _limit_for(letter, scope)
-        if limit is None:
-            continue
-        count = _count(scope, day, keyed_digest(secret, f"{scope}:{value.lower()}"))
-        over = over or count > limit
-    return over
+    return _count(counter, day, keyed_digest(_secret_for(day), f"{counter}:{value.lower()}")) > limit
+
+
+def over_limit(letter, *, network_address: str | None, email_domain: str | None) -> bool:
+    """Count one signing attempt; True if it goes over any limit that applies (both are counted)."""
+    over_network = count_over_limit(letter, RateLimit.Scope.NETWORK, network_address)
+    over_domain = count_over_limit(letter, RateLimit.Scope.EMAIL_DOMAIN, email_domain)
+    return over_network or over_domain
 
 
 def prune(today: date | None = None) -> int:

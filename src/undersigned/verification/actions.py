@@ -99,14 +99,7 @@ def check_address(address: object) -> str:
 
 
 def _count_network(letter: Letter, network_address: str | None) -> None:
-    if not network_address:
-        return
-    limit = limits._limit_for(letter, RateLimit.Scope.NETWORK)  # noqa: SLF001 - the organizers' setting
-    if limit is None:
-        return
-    day = timezone.now().date()
-    digest = keyed_digest(limits._secret_for(day), f"{CODE_NETWORK_SCOPE}:{network_address.lower()}")  # noqa: SLF001
-    if limits._count(CODE_NETWORK_SCOPE, day, digest) > limit:  # noqa: SLF001
+    if limits.count_over_limit(letter, RateLimit.Scope.NETWORK, network_address, counter=CODE_NETWORK_SCOPE):
         raise VerificationError(429, "Too many codes were asked for from your network today. Try again tomorrow, or ask an organizer for an invitation code.")
 
 
