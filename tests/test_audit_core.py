@@ -18,8 +18,9 @@ from undersigned.lib import blindrsa, merkle
 from undersigned.lib.blindrsa import b64u_decode, b64u_encode
 from undersigned.lib.canonical import canonical_json
 from undersigned.lib.treehead import TreeHead, generate_key, public_key_b64, public_key_bytes, sign_key_rotation, sign_tree_head
+from undersigned.ledger import audit as audit_module
 from undersigned.ledger.audit import audit, audit_file
-from undersigned.ledger.synthetic import SyntheticLog, TokenSigner
+from undersigned.ledger.synthetic import SyntheticLog, sign_token
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,8 @@ def test_it_passes_a_valid_export_and_counts_like_the_generator(log):
 
 
 def test_it_reads_the_gzip_file(log, tmp_path):
-    path = log.write(tmp_path / "log.jsonl.gz")
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(gz(log.lines_list))
     assert audit_file(path, trusted_key=public_key_bytes(log.log_key)).ok
     assert audit_file(io.BytesIO(path.read_bytes())).ok
 
@@ -129,13 +131,20 @@ def test_tree_heads_signed_by_a_rotated_out_key_pass_through_the_rotation_statem
     assert "tree_head" in checks(report)
 
 
-def test_the_inlined_token_check_agrees_with_blindrsa_verify(log):
+def test_generated_tokens_are_what_the_blind_signing_protocol_yields(log):
     key = log.rsa_keys["google"]
-    signer = TokenSigner(key)
-    message = os.urandom(64)
-    signature = signer.sign(message, os.urandom(48))
-    assert blindrsa.verify(key.public_key(), message, signature)
-    assert not blindrsa.verify(key.public_key(), message + b"x", signature)
+    message = blindrsa.prepare(b"undersigned-token:v1:cancel-the-contracts:x")
+    assert blindrsa.verify(key.public_key(), message, sign_token(key, message))
+    assert not blindrsa.verify(key.public_key(), message + b"x", sign_token(key, message))
+    # A token finalised from a blind signature passes the audit like a generated one.
+    blinded, inv = blindrsa.blind(key.public_key(), message)
+    signature = blindrsa.finalize(key.public_key(), message, blindrsa.blind_sign(key, blinded), inv)
+    lines = list(log.lines_list)
+    i, _leaf, obj = find(lines, lambda o: o.get("type") == "verified" and o["company"] == "google")
+    obj.update(message=b64u_encode(message), signature=b64u_encode(signature))
+    lines[i] = line_of(obj)
+    report = audit(reseal(lines, log.log_key))
+    assert report.ok, [str(f) for f in report.failures]
 
 
 # --- tampering -----------------------------------------------------------------------------------------
@@ -277,6 +286,21 @@ def test_garbage_files_fail_cleanly(tmp_path, data):
     assert report.failures[0].check in {"read", "format"}
 
 
+def test_gzip_members_may_follow_one_another_but_nothing_else(log):
+    data = gz(log.lines_list[:30]) + gz(log.lines_list[30:])
+    assert audit_file(io.BytesIO(data)).ok
+    report = audit_file(io.BytesIO(data + b"trailing"))
+    assert [f.check for f in report.failures][:1] == ["read"] and f"after line {len(log.lines_list)}" in report.failures[0].message
+
+
+def test_an_overlong_line_stops_the_reading_after_the_lines_before_it(log):
+    lines = list(log.lines_list)
+    lines.insert(10, b"x" * audit_module.MAX_LINE_BYTES + b"\n")
+    report = audit_file(io.BytesIO(gz(lines)))
+    assert report.lines == 10
+    assert report.failures[0].check == "read" and "longer than" in report.failures[0].message
+
+
 def test_a_gzipped_garbage_file_fails_at_line_one(tmp_path):
     path = tmp_path / "garbage.gz"
     path.write_bytes(gz([b"hello world\n", b"\xff\xfe\n"]))
@@ -347,7 +371,7 @@ def reseal_tolerant(lines, key):
     for line in lines:
         try:
             kind = json.loads(line)["kind"]
-        except ValueError:
+        except (ValueError, KeyError, TypeError):
             kind = "damaged"
         if kind == "tree_head":
             head = json.loads(line)["tree_head"]
@@ -446,25 +470,101 @@ def test_random_garbage_lines_never_raise(log, data):
     report.to_dict()
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.from_regex(r"[a-z_]{1,32}", fullmatch=True), st.none() | st.text(max_size=40), max_size=4))
-def test_the_fast_verified_entry_encoding_is_rfc8785(display):
-    from undersigned.ledger.audit import _verified_canonical
+# --- the fast path for verified signatures ---------------------------------------------------------------
 
-    entry = {
-        "kind": "signature",
-        "type": "verified",
-        "company": "google",
-        "key_id": "ab" * 32,
-        "message": "QUJD",
-        "signature": "REVG",
-        "batch": "2026-01-20T10:05:00Z",
-        "display": display,
-    }
-    try:
-        expected = canonical_json(entry)
-    except Exception:  # lone surrogates have no canonical form
-        with pytest.raises(UnicodeEncodeError):
-            _verified_canonical(entry)
-        return
-    assert _verified_canonical(entry) == expected
+
+def audit_without_fast_path(lines, monkeypatch, **kwargs):
+    with monkeypatch.context() as m:
+        m.setattr(audit_module._Auditor, "verified", lambda self, data: False)
+        return audit(lines, **kwargs)
+
+
+def test_the_fast_path_takes_the_valid_verified_signatures(log, monkeypatch):
+    calls = []
+    original = audit_module._Auditor.verified
+    monkeypatch.setattr(audit_module._Auditor, "verified", lambda self, data: calls.append(original(self, data)) or calls[-1])
+    report = audit(log.lines_list)
+    assert report.ok and report.tokens_verified == 60
+    # All but the first of a batch (its new time is checked once) and the first of a company.
+    batches, companies = len(log.tree_heads) - 1, len(log.companies)
+    assert 60 - batches - companies <= calls.count(True) < 60
+
+
+def same_reports(lines, monkeypatch):
+    fast, general = audit(lines), audit_without_fast_path(lines, monkeypatch)
+    assert fast.to_dict() == general.to_dict()
+    return fast
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda o: o.update(display={"name": 'Ada "the" L.', "role": None}),  # escaped in JSON
+        lambda o: o.update(display={"name": "Ada\u0001", "role": "naïve – ok"}),
+        lambda o: o.update(display={"name": "x" * 501, "role": None}),
+        lambda o: o.update(display={"name": "é" * 500, "role": None}),  # 500 characters, 1000 bytes
+        lambda o: o.update(display={"name": "a}b", "role": None}),
+        lambda o: o.update(display={}),
+        lambda o: o.update(display={"Name": None}),
+        lambda o: o.update(batch=""),
+        lambda o: o.update(batch="2026-01-20T10:05:00Z"),  # earlier than the batch before it
+        lambda o: o.update(batch="2099-01-20T10:05:00Z"),  # a new batch
+        lambda o: o.update(key_id="ab" * 32),
+        lambda o: o.update(company="amazon" if o["company"] != "amazon" else "google"),
+        lambda o: o.update(message=o["message"][:-1] + "B"),  # non-canonical last character, or another token
+        lambda o: o.update(message=o["message"] + "A"),
+        lambda o: o.update(message="QUJD+/"),
+        lambda o: o.update(signature=o["signature"][:-1] + "B"),
+        lambda o: o.update(signature=o["signature"][:-2]),
+        lambda o: o.update(signature=b64u_encode(os.urandom(256))),
+    ],
+)
+def test_the_fast_path_reports_like_the_general_path(log, monkeypatch, change):
+    lines = list(log.lines_list)
+    _i, _leaf, first = find(lines, lambda o: o.get("type") == "verified")
+    i, _leaf, obj = find(lines, lambda o: o.get("type") == "verified" and o["message"] != first["message"])
+    change(obj)
+    lines[i] = line_of(obj)
+    same_reports(reseal(lines, log.log_key), monkeypatch)
+    same_reports(lines, monkeypatch)
+
+
+def test_the_fast_path_reports_hand_written_variants_like_the_general_path(log, monkeypatch):
+    lines = list(log.lines_list)
+    i, _leaf, obj = find(lines, lambda o: o.get("type") == "verified")
+    line = lines[i]
+    display = line[line.index(b'"display":{') + 11 : line.index(b"}")]
+    for other in [
+        b'"role":null,"name":null',  # out of order
+        b'"name":null,"name":null',  # twice
+        b'"name":"\xff","role":null',  # not UTF-8
+        b'"name":"\xed\xa0\x80","role":null',  # an encoded surrogate
+        b'"name":"\x7f\xe2\x80\xa8","role":null',  # written as they are by RFC 8785
+        b'"name":"a\\u0062","role":null',  # an escape RFC 8785 would not write
+        b'"name":null ,"role":null',
+    ]:
+        lines[i] = line.replace(display, other)
+        same_reports(reseal_tolerant(lines, log.log_key), monkeypatch)
+    lines[i] = line[:-1]  # no newline (and not the last line)
+    same_reports(lines, monkeypatch)
+    lines[i] = line.replace(b'"kind"', b'"kind" ')
+    same_reports(lines, monkeypatch)
+    duplicate = list(log.lines_list)
+    duplicate.insert(i + 1, line)
+    assert "already appears" in same_reports(reseal(duplicate, log.log_key), monkeypatch).failures[0].message
+    assert same_reports([lines[0][:-1] + b" \n"] + log.lines_list[1:], monkeypatch).failures  # no valid header
+    assert same_reports(log.lines_list + [line], monkeypatch).failures  # after the end line
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_changed_byte_of_a_verified_signature_is_reported_like_the_general_path(log, monkeypatch, data):
+    lines = list(log.lines_list)
+    verified = [i for i, _leaf in entry_positions(lines) if b'"type":"verified"' in lines[i]]
+    i = data.draw(st.sampled_from(verified))
+    pos = data.draw(st.integers(0, len(lines[i]) - 2))
+    line = bytearray(lines[i])
+    line[pos] = data.draw(st.sampled_from([*b'"\\{},:0aA_-\x00\xff', line[pos] ^ 1]))
+    lines[i] = bytes(line)
+    report = same_reports(reseal_tolerant(lines, log.log_key), monkeypatch)
+    assert "internal" not in checks(report)

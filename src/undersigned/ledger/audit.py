@@ -6,6 +6,13 @@ what was checked, the counts, and every failure with the line number and leaf in
 raises on bad input: garbage, truncated gzip, bad JSON and wrong types all become failures.
 ``audit_file(path_or_file, …)`` opens a gzip-compressed export and does the same.
 
+Speed (bench/audit.py): a million verified signatures take about as long as ``cryptography``'s RSA-PSS
+verify of their tokens plus ~10 µs each. A verified signature that passes every check, in the one form
+its canonical JSON can take, is recognised by one regular expression and checked without building any
+JSON object (``_Auditor.verified``); every other line, and any verified signature that fails anything,
+goes through the general path (``_Auditor.line``), which parses it and names what is wrong. The fast
+path changes nothing unless it accepts the line, and a test checks that both paths give the same report.
+
 Checks (each failure's ``check``):
 
 - ``read``: the file decompresses and has lines of sane length.
@@ -25,10 +32,9 @@ Checks (each failure's ``check``):
 from __future__ import annotations
 
 import binascii
-import gzip
 import base64
 import hashlib
-import json
+import itertools
 import re
 import zlib
 from array import array
@@ -55,7 +61,7 @@ __all__ = [
     "AuditReport",
     "audit",
     "audit_file",
-    "iter_export_lines",
+    "read_export_lines",
     "ExportReadError",
 ]
 
@@ -90,27 +96,23 @@ _OTHER, _KEY, _VERIFIED, _SELF, _WITHDRAWAL, _INVALIDATION = range(6)
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=48)
 _SHA384 = hashes.SHA384()
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _B64U_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_json_string = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring  # RFC 8785 string escaping
+_B64U_PADDING = (b"", b"", b"==", b"=")  # by length % 4
+_B64U_LAST = (b"", b"", b"AQgw", b"AEIMQUYcgkosw048")  # by length % 4: last characters whose unused bits are 0
 
-
-def _verified_canonical(obj: dict) -> bytes:
-    """The RFC 8785 form of a verified signature entry whose members and types were checked.
-
-    Members in sorted order; only ``display`` values can need escaping (every other value matched a
-    pattern of safe ASCII characters), and the standard library's string encoder escapes exactly as
-    RFC 8785 does (the short escapes for quote, backslash, b, f, n, r, t; other control characters as
-    lowercase u00xx; nothing else). A test compares it with the rfc8785 package on generated values.
-    """
-    display = obj["display"]
-    shown = ",".join(
-        f'"{k}":{"null" if display[k] is None else _json_string(display[k])}' for k in sorted(display)
-    )
-    return (
-        f'{{"batch":"{obj["batch"]}","company":"{obj["company"]}","display":{{{shown}}},"key_id":"{obj["key_id"]}",'
-        f'"kind":"signature","message":"{obj["message"]}","signature":"{obj["signature"]}","type":"verified"}}'
-    ).encode("utf-8")
+# A verified signature entry in its canonical form, as ``_Auditor.verified`` reads it: members in RFC 8785
+# order, values between quotes (each checked there); ``display`` without a closing brace in its values.
+_VERIFIED_LINE = re.compile(
+    rb'\{"batch":"([^"]*)","company":"([^"]*)","display":\{([^}]*)\},"key_id":"([^"]*)","kind":"signature",'
+    rb'"message":"([^"]*)","signature":"([^"]*)","type":"verified"\}\Z'
+)
+# Display members that RFC 8785 writes as they are: no quote, backslash or control character to escape.
+_PLAIN_MEMBER = rb'"[a-z_]{1,32}":(?:null|"[^"\\\x00-\x1f]*")'
+_PLAIN_DISPLAY = re.compile(rb"(?:%s(?:,%s)*)?" % (_PLAIN_MEMBER, _PLAIN_MEMBER))
+_DISPLAY_MEMBER = re.compile(rb'"([a-z_]{1,32})":(?:null|"([^"]*)")')
+_MAX_DISPLAYS_REMEMBERED = 4096
+_READ_SIZE = 1 << 20  # compressed bytes read at a time
+_INFLATE_SIZE = 1 << 22  # decompressed bytes at a time, at most (a small file can expand a lot)
 
 
 class ExportReadError(Exception):
@@ -207,39 +209,63 @@ class AuditReport:
 # --- Reading ---------------------------------------------------------------------------------------------
 
 
-def iter_export_lines(fileobj: IO[bytes], max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
-    """The decompressed lines of a gzip export (each with its ``\\n``). Raises ``ExportReadError``."""
+class _Unterminated(bytes):
+    """A line that did not end with ``\\n`` (the last one of a file cut short)."""
+
+
+def read_export_lines(fileobj: IO[bytes], max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The decompressed lines of a gzip export, without their ``\\n`` (a last line that has none is an
+    ``_Unterminated``). Raises ``ExportReadError``.
+
+    Reads a megabyte at a time and splits whole blocks, which costs a fraction of reading line by line.
+    zlib checks each member's CRC-32 and length; members may follow one another (RFC 1952 §2.2).
+    """
     try:
-        magic = fileobj.read(2)
-        if magic != b"\x1f\x8b":
+        compressed = fileobj.read(_READ_SIZE)
+        if compressed[:2] != b"\x1f\x8b":
             raise ExportReadError("not a gzip file (an export is gzip-compressed JSON Lines)")
-        if hasattr(fileobj, "seek"):
-            fileobj.seek(-2, 1)
-            stream = gzip.GzipFile(fileobj=fileobj, mode="rb")
-        else:  # pragma: no cover - non-seekable streams
-            stream = gzip.GzipFile(fileobj=_Prefixed(magic, fileobj), mode="rb")
-        with stream:
-            while True:
-                line = stream.readline(max_line + 1)
-                if not line:
-                    return
-                if len(line) > max_line:
-                    raise ExportReadError(f"a line is longer than {max_line} bytes")
-                yield line
+        inflater, in_member, rest = zlib.decompressobj(31), False, b""
+        while True:
+            if not compressed:
+                compressed = fileobj.read(_READ_SIZE)
+                if not compressed:
+                    break
+            in_member = True
+            text = inflater.decompress(compressed, _INFLATE_SIZE)
+            compressed = inflater.unconsumed_tail
+            if inflater.eof:
+                compressed = inflater.unused_data
+                inflater, in_member = zlib.decompressobj(31), False
+            if not text:
+                continue
+            lines = (rest + text).split(b"\n")
+            rest = lines.pop()
+            if len(text) >= max_line and max(map(len, lines), default=0) >= max_line:
+                yield from itertools.takewhile(lambda line: len(line) < max_line, lines)
+                raise ExportReadError(f"a line is longer than {max_line} bytes")
+            yield from lines
+            if len(rest) >= max_line:
+                raise ExportReadError(f"a line is longer than {max_line} bytes")
+        if in_member:
+            raise EOFError
+        if rest:
+            yield _Unterminated(rest)
     except (EOFError, OSError, zlib.error) as exc:
         detail = "the compressed stream ends early" if isinstance(exc, EOFError) else str(exc) or type(exc).__name__
         raise ExportReadError(f"cannot decompress: {detail} (truncated or damaged file)") from None
 
 
-class _Prefixed:  # pragma: no cover - used for non-seekable streams only
-    def __init__(self, prefix: bytes, raw: IO[bytes]) -> None:
-        self.prefix, self.raw = prefix, raw
-
-    def read(self, n: int = -1) -> bytes:
-        head, self.prefix = self.prefix, b""
-        if n is None or n < 0:
-            return head + self.raw.read()
-        return head + self.raw.read(max(0, n - len(head)))
+def _without_newlines(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The caller's lines (each ending in ``\\n``) as the auditor reads them."""
+    for line in lines:
+        if type(line) is not bytes and isinstance(line, (bytes, bytearray)):
+            line = bytes(line)
+        if type(line) is not bytes:
+            yield line  # reported as not bytes
+        elif line[-1:] == b"\n":
+            yield line[:-1]
+        else:
+            yield _Unterminated(line)
 
 
 def audit_file(source: str | Path | IO[bytes], **kwargs: Any) -> AuditReport:
@@ -247,15 +273,25 @@ def audit_file(source: str | Path | IO[bytes], **kwargs: Any) -> AuditReport:
     if isinstance(source, (str, Path)):
         try:
             with open(source, "rb") as f:
-                return audit(iter_export_lines(f), **kwargs)
+                return _Auditor(**kwargs).run(read_export_lines(f))
         except OSError as exc:
             report = AuditReport()
             report.failures.append(Failure("read", f"cannot open {source}: {exc.strerror or exc}"))
             return report
-    return audit(iter_export_lines(source), **kwargs)
+    return _Auditor(**kwargs).run(read_export_lines(source))
 
 
 # --- Small strict decoders --------------------------------------------------------------------------------
+
+
+def _b64u_bytes(text: bytes) -> bytes | None:
+    """Decode canonical base64url without padding, or None: the text has only the alphabet's characters,
+    its length is not 1 more than a multiple of 4, and the bits its last character leaves unused are 0
+    (so that one text alone encodes the bytes)."""
+    rest = len(text) & 3
+    if text.translate(None, _B64U_ALPHABET) or rest == 1 or (rest and text[-1] not in _B64U_LAST[rest]):
+        return None
+    return binascii.a2b_base64(text.translate(_FROM_URLSAFE) + _B64U_PADDING[rest], strict_mode=True)
 
 
 def _b64u(value: Any, what: str, length: int | None = None) -> bytes:
@@ -263,14 +299,10 @@ def _b64u(value: Any, what: str, length: int | None = None) -> bytes:
     if type(value) is not str or not value.isascii():
         raise _Bad(f"{what} is not base64url without padding")
     text = value.encode("ascii")
-    pad = -len(text) % 4
-    if pad == 3 or text.translate(None, _B64U_ALPHABET):
-        raise _Bad(f"{what} is not base64url without padding")
-    try:
-        raw = binascii.a2b_base64(text.translate(_FROM_URLSAFE) + b"=" * pad, strict_mode=True)
-    except (binascii.Error, ValueError):
-        raise _Bad(f"{what} is not base64url without padding") from None
-    if binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=") != text:
+    raw = _b64u_bytes(text)
+    if raw is None:
+        if len(text) & 3 == 1 or text.translate(None, _B64U_ALPHABET):
+            raise _Bad(f"{what} is not base64url without padding")
         raise _Bad(f"{what} is not canonical base64url")
     if length is not None and len(raw) != length:
         raise _Bad(f"{what} is {len(raw)} bytes, not {length}")
@@ -324,7 +356,7 @@ class _TokenKey:
 
 
 class _Auditor:
-    def __init__(self, trusted_key: bytes | str | None, since: Any, since_proof: Any) -> None:
+    def __init__(self, *, trusted_key: bytes | str | None = None, since: Any = None, since_proof: Any = None) -> None:
         self.report = AuditReport()
         self.trusted_key = trusted_key
         self.since_raw = since
@@ -338,6 +370,10 @@ class _Auditor:
         self.log_id: str | None = None
         self.accepted_keys: dict[str, Any] = {}  # Ed25519 key id -> key object
         self.token_keys: dict[str, _TokenKey] = {}
+        # For the fast path: key id, company and batch as they appear in the line, each checked before.
+        self.keys_by_raw_id: dict[bytes, tuple[_TokenKey, bytes, int]] = {}  # → key, company, signature length
+        self.last_batch_raw: bytes | None = None
+        self.plain_displays: set[bytes] = set()  # display members checked by plain_display
         self.tokens: dict[bytes, int] = {}  # token message -> leaf index
         self.self_ids: set[str] = set()
         self.leaf_kind = bytearray()
@@ -413,38 +449,85 @@ class _Auditor:
     # the loop
 
     def run(self, lines: Iterable[bytes]) -> AuditReport:
-        report = self.report
-        iterator = iter(lines)
-        while True:
-            try:
-                line = next(iterator)
-            except StopIteration:
-                break
-            except ExportReadError as exc:
-                self.fail("read", f"{exc}; stopped after line {self.line_no}")
-                break
-            except Exception as exc:  # noqa: BLE001 - a reader's failure is a finding, never a traceback
-                self.fail("read", f"cannot read after line {self.line_no}: {type(exc).__name__}: {exc}")
-                break
-            self.line_no += 1
-            try:
-                self.line(line)
-            except Exception as exc:  # noqa: BLE001 - last resort: report, don't crash
-                self.fail("internal", f"unexpected {type(exc).__name__} while checking this line: {exc}", self.line_no)
+        """Check ``lines`` (without their ``\\n``; one that had none is an ``_Unterminated``)."""
+        verified, line = self.verified, self.line
+        try:
+            for data in lines:
+                self.line_no += 1
+                try:
+                    if type(data) is not bytes or not verified(data):
+                        line(data)
+                except Exception as exc:  # noqa: BLE001 - last resort: report, don't crash
+                    self.fail("internal", f"unexpected {type(exc).__name__} while checking this line: {exc}", self.line_no)
+        except ExportReadError as exc:
+            self.fail("read", f"{exc}; stopped after line {self.line_no}")
+        except Exception as exc:  # noqa: BLE001 - a reader's failure is a finding, never a traceback
+            self.fail("read", f"cannot read after line {self.line_no}: {type(exc).__name__}: {exc}")
         self.finish()
-        report.lines = self.line_no
-        return report
+        self.report.lines = self.line_no
+        return self.report
 
-    def line(self, raw: bytes) -> None:
+    def verified(self, data: bytes) -> bool:
+        """Check a verified signature that passes everything, in one pass over its line; False, having
+        changed nothing, for any line that is not one (``line`` then checks it and says what is wrong).
+
+        Accepts exactly the lines ``line`` accepts as valid verified signatures under the same state: the
+        expression fixes the members and their order, and each value between quotes must equal one checked
+        before (key id, its key's company, the previous entry's batch) or be checked here (base64url
+        text, display members written as RFC 8785 writes them).
+        """
+        match = _VERIFIED_LINE.match(data)
+        if match is None or self.ended or self.header is None:
+            return False
+        batch, company, display, kid, message_text, signature_text = match.groups()
+        known = self.keys_by_raw_id.get(kid)
+        if known is None or batch != self.last_batch_raw:
+            return False
+        key, key_company, signature_chars = known
+        if company != key_company or len(signature_text) != signature_chars:
+            return False
+        if display not in self.plain_displays and not self.plain_display(display):
+            return False
+        message, signature = _b64u_bytes(message_text), _b64u_bytes(signature_text)
+        c = self.company_index.get(key.company)
+        if message is None or signature is None or message in self.tokens or c is None:
+            return False
+        try:
+            key.public_key.verify(signature, message, _PSS, _SHA384)
+        except InvalidSignature:
+            return False
+        self.tokens[message] = self.cr.size
+        self.report.tokens_verified += 1
+        self.company_counts[c][0] += 1
+        self.add_leaf(data, _VERIFIED, c, message)
+        return True
+
+    def plain_display(self, members: bytes) -> bool:
+        """Display members that ``display`` accepts, sorted and written as RFC 8785 writes them."""
+        if not _PLAIN_DISPLAY.fullmatch(members):
+            return False
+        pairs = _DISPLAY_MEMBER.findall(members)
+        if any(a[0] >= b[0] for a, b in zip(pairs, pairs[1:])):
+            return False  # not in order, or twice
+        try:
+            if any(len(value) > _MAX_DISPLAY_VALUE and len(value.decode("utf-8")) > _MAX_DISPLAY_VALUE for _k, value in pairs):
+                return False
+            members.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        if len(self.plain_displays) < _MAX_DISPLAYS_REMEMBERED:
+            self.plain_displays.add(members)
+        return True
+
+    def line(self, data: bytes) -> None:
+        """Check any line, in the general way."""
         n = self.line_no
-        if not isinstance(raw, (bytes, bytearray)):
+        if isinstance(data, _Unterminated):
+            self.fail("format", "the line does not end with a newline (the file is cut short?)", n)
+            data = bytes(data)
+        elif not isinstance(data, bytes):
             self.fail("read", "a line is not bytes", n)
             return
-        if not raw.endswith(b"\n"):
-            self.fail("format", "the line does not end with a newline (the file is cut short?)", n)
-            data = bytes(raw)
-        else:
-            data = bytes(raw[:-1])
         if self.ended:
             self.fail("format", "a line after the end line", n)
             return
@@ -617,7 +700,7 @@ class _Auditor:
         if batch < self.last_batch:
             self.fail("format", f"batch time {batch} is earlier than the previous entry's {self.last_batch}", n, leaf)
         else:
-            self.last_batch = batch
+            self.last_batch, self.last_batch_raw = batch, batch.encode()
         self.add_leaf(data, kind_code, company, message)
 
     def signature(self, obj: dict, data: bytes, leaf: int) -> tuple[int, int, bytes | None]:
@@ -636,11 +719,7 @@ class _Auditor:
             if obj["batch"] != self.last_batch:
                 _time(obj["batch"])
             self.display(obj["display"])
-            try:
-                canonical = _verified_canonical(obj) == data
-            except UnicodeEncodeError:
-                canonical = False
-            if not canonical:
+            if not is_canonical(data, obj, ascii_keys=True):
                 raise _Bad("the entry is not in canonical JSON form (RFC 8785)")
             self.check_token(leaf, company, kid, message, signature)
             c = self.company(company)
@@ -731,7 +810,8 @@ class _Auditor:
             self.fail("key", f"key {kid[:16]}… is published twice (first on line {self.token_keys[kid].line})", n, leaf)
             return _KEY
         modulus_bytes = (public_key.public_numbers().n.bit_length() + 7) // 8
-        self.token_keys[kid] = _TokenKey(company, public_key, modulus_bytes, n)
+        key = self.token_keys[kid] = _TokenKey(company, public_key, modulus_bytes, n)
+        self.keys_by_raw_id[kid.encode()] = (key, company.encode(), (4 * modulus_bytes + 2) // 3)
         return _KEY
 
     def target(self, value: Any, leaf: int, what: str) -> int | None:
@@ -988,4 +1068,4 @@ def audit(
     ``since``: a signed tree head saved earlier (object or its dict form); ``since_proof``: an RFC 9162
     consistency proof from it to the export's latest tree head (32-byte hashes, or base64url strings).
     """
-    return _Auditor(trusted_key, since, since_proof).run(lines)
+    return _Auditor(trusted_key=trusted_key, since=since, since_proof=since_proof).run(_without_newlines(lines))
