@@ -140,6 +140,8 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Letters <noreply@localhost>")
 # Verification codes go out under a neutral name: corporate gateways log senders and subjects.
 NEUTRAL_FROM_EMAIL = envstr("NEUTRAL_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 OUTBOX_DIR = DATA_DIR / "outbox"
+# The worker sends over this many SMTP connections at once (each message costs round trips to the server).
+EMAIL_CONNECTIONS = envint("EMAIL_CONNECTIONS", "4", minimum=1)
 if EMAIL_URL:
     _mail = urlsplit(EMAIL_URL)
     if _mail.scheme not in ("smtp", "smtps") or not _mail.hostname:

@@ -401,6 +401,19 @@ def match_company_name(text: str) -> Company | None:
     return None
 
 
+def match_company_id(text: str) -> int | None:
+    """The primary key of :func:`match_company_name`'s company, from the cached index without a query
+    when the name is in the registry (a signing needs only the key)."""
+    key = clean_company_name(text or "")
+    if not key:
+        return None
+    pk = registry_key_index().get(key)
+    if pk is not None:
+        return pk
+    company = match_company_name(text)
+    return company.pk if company is not None else None
+
+
 def suggest_companies(text: str, limit: int = 5) -> list[Company]:
     """Up to ``limit`` companies to suggest for what a signer is typing: exact, then prefix, then close
     (rapidfuzz ratio ≥ 75 on cleaned names). Suggestions only: a person confirms."""

@@ -7,7 +7,9 @@ from undersigned.letters.models import Letter
 
 def public_letter_or_404(slug: str) -> Letter:
     """A letter the public may see, with its schedule applied (a due opening or closing takes effect)."""
-    letter = Letter.objects.filter(slug=slug).prefetch_related("translations").first()
+    # Translations are read when a page needs them (Letter._translations), not for every request: a
+    # signing in the letter's own language needs none.
+    letter = Letter.objects.filter(slug=slug).first()
     if letter is None:
         raise Http404("No such letter.")
     letter.apply_schedule()

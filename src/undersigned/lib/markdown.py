@@ -7,6 +7,8 @@ script, styles or remote images on a page signers trust.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -19,6 +21,7 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 
 
+@lru_cache(maxsize=256)  # a pure function of the text; letter pages render the same few texts all day
 def render_markdown(text: str) -> str:
     html = _markdown.render(text or "")
     # Headings written as "# Title" become h2 at most: the page's h1 is the letter title.

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from undersigned.companies.matching import canonical_email, match_company_name
+from undersigned.companies.matching import canonical_email, match_company_id
 from undersigned.ledger.publish import publish_now
 from undersigned.letters.models import Letter, LetterSecret
 from undersigned.lib.tokens import derived_token, keyed_digest, new_token, token_digest
@@ -57,7 +57,7 @@ def submit_signature(letter: Letter, submission: Submission, *, network_address:
     confirm_token = new_token()
     withdraw_token = withdrawal_token_for(confirm_token)
     fields = {
-        "company": match_company_name(submission.company),
+        "company_id": match_company_id(submission.company),
         "company_as_written": submission.company,
         "name": submission.name if submission.show_name else "",
         "role": submission.role,
@@ -68,32 +68,41 @@ def submit_signature(letter: Letter, submission: Submission, *, network_address:
         "confirmation_expires_at": timezone.now() + timedelta(hours=settings.CONFIRMATION_HOURS),
         "withdrawal_digest": token_digest(withdraw_token),
     }
+    confirmation = {
+        "letter_title": letter.title_in(),
+        "confirm_url": _absolute(reverse("signatures:confirm", args=[confirm_token])),
+        "withdraw_url": _absolute(reverse("signatures:withdraw", args=[withdraw_token])),
+        "hours": settings.CONFIRMATION_HOURS,
+    }
+    # The common case first, in one transaction of two INSERTs: a new address. The unique constraint on
+    # (letter, address digest) over live signatures tells us otherwise.
+    try:
+        with transaction.atomic():
+            Signature.objects.create(letter=letter, email_digest=digest, **fields)
+            emails.signature_confirmation(submission.email, **confirmation)
+        return
+    except IntegrityError:
+        pass
     with transaction.atomic():
         existing = (
             Signature.objects.select_for_update()
             .filter(letter=letter, email_digest=digest, status__in=Signature.LIVE_STATUSES)
             .first()
         )
-        if existing and existing.status != Signature.Status.PENDING:
-            emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=letter_url)
-            return
-        if existing:
-            # Not confirmed yet: the newest form wins and a fresh link replaces the old one.
-            Signature.objects.filter(pk=existing.pk).update(**fields)
-        else:
+        if existing is None:  # the other one was withdrawn or pruned in between: start again
             try:
                 with transaction.atomic():
                     Signature.objects.create(letter=letter, email_digest=digest, **fields)
             except IntegrityError:  # the same address, submitted twice at the same moment
                 emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=letter_url)
                 return
-        emails.signature_confirmation(
-            submission.email,
-            letter_title=letter.title_in(),
-            confirm_url=_absolute(reverse("signatures:confirm", args=[confirm_token])),
-            withdraw_url=_absolute(reverse("signatures:withdraw", args=[withdraw_token])),
-            hours=settings.CONFIRMATION_HOURS,
-        )
+        elif existing.status == Signature.Status.PENDING:
+            # Not confirmed yet: the newest form wins and a fresh link replaces the old one.
+            Signature.objects.filter(pk=existing.pk).update(**fields)
+        else:
+            emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=letter_url)
+            return
+        emails.signature_confirmation(submission.email, **confirmation)
 
 
 def withdrawal_token_for(confirm_token: str) -> str:
@@ -101,7 +110,9 @@ def withdrawal_token_for(confirm_token: str) -> str:
 
 
 def find_by_confirmation(token: str) -> Signature | None:
-    return Signature.objects.select_related("letter").filter(confirmation_digest=token_digest(token)).first()
+    # With its log entry, if any: the page after confirming says whether it is counted yet.
+    return (Signature.objects.select_related("letter", "publication")
+            .filter(confirmation_digest=token_digest(token)).first())
 
 
 def confirm_signature(signature: Signature) -> bool:
@@ -115,6 +126,8 @@ def confirm_signature(signature: Signature) -> bool:
     signature.status = target
     if updated and target == Signature.Status.CONFIRMED:
         publish_now(signature.letter)
+        if settings.PUBLICATION_INTERVAL == 0:
+            signature.refresh_from_db()  # published at once: read its new log entry
     return bool(updated)
 
 
