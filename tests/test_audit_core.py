@@ -3,12 +3,14 @@ tampering is reported at the right line and leaf, never with a traceback."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
 import json
 import os
 import random
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -554,6 +556,16 @@ def test_the_fast_path_reports_hand_written_variants_like_the_general_path(log, 
     assert "already appears" in same_reports(reseal(duplicate, log.log_key), monkeypatch).failures[0].message
     assert same_reports([lines[0][:-1] + b" \n"] + log.lines_list[1:], monkeypatch).failures  # no valid header
     assert same_reports(log.lines_list + [line], monkeypatch).failures  # after the end line
+
+
+@given(st.binary(max_size=12) | st.from_regex(rb"[A-Za-z0-9_+/=-]{0,12}", fullmatch=True))
+def test_strict_base64url_decoding_takes_exactly_the_canonical_texts(text):
+    expected = None
+    if re.fullmatch(rb"[A-Za-z0-9_-]*", text) and len(text) % 4 != 1:
+        raw = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+        if base64.urlsafe_b64encode(raw).rstrip(b"=") == text:
+            expected = raw
+    assert audit_module._b64u_bytes(text) == expected
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
