@@ -182,9 +182,11 @@ def export(request, slug):
 def receipt_proof(letter, signature) -> dict | None:
     """What a verified signer's receipt carries about the log (None until the signature is published)."""
     published = PublishedSignature.objects.filter(signature=signature).first()
+    if published is None:  # the usual case for a new signature: it enters the log with the next batch
+        return None
     state = letter_log(letter)
     latest = TreeHeadRecord.objects.filter(log=state).order_by("-tree_size").first()
-    if published is None or latest is None or published.leaf_index >= latest.tree_size:
+    if latest is None or published.leaf_index >= latest.tree_size:
         return None
     entry = LogEntry.objects.get(log=state, index=published.leaf_index)
     proof = _tree(state, latest.tree_size).inclusion_proof(entry.index, latest.tree_size)

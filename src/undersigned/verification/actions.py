@@ -122,19 +122,22 @@ def request_code(letter: Letter, address: str, *, network_address: str | None) -
     today = timezone.localdate()
     fields = {"company": company, "code_digest": _code_digest(secret, digest, code),
               "expires_at": timezone.now() + timedelta(minutes=CODE_MINUTES), "wrong_attempts": 0}
+    # The common case first, in one transaction of two INSERTs: no challenge for this address yet.
+    try:
+        with transaction.atomic():
+            Challenge.objects.create(letter=letter, address_digest=digest, sent_on=today, sends=1, **fields)
+            emails.verification_code(address, code=code, minutes=CODE_MINUTES)
+        return
+    except IntegrityError:
+        pass
     with transaction.atomic():
         existing = Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest).first()
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    Challenge.objects.create(letter=letter, address_digest=digest, sent_on=today, sends=1, **fields)
-            except IntegrityError:  # the same address twice at the same moment: one code is enough
-                return
-        else:
-            sends = existing.sends + 1 if existing.sent_on == today else 1
-            if sends > MAX_CODES_PER_ADDRESS_PER_DAY:
-                return
-            Challenge.objects.filter(pk=existing.pk).update(sends=sends, sent_on=today, **fields)
+        if existing is None:  # used or pruned in between: this request's code is one too many
+            return
+        sends = existing.sends + 1 if existing.sent_on == today else 1
+        if sends > MAX_CODES_PER_ADDRESS_PER_DAY:
+            return
+        Challenge.objects.filter(pk=existing.pk).update(sends=sends, sent_on=today, **fields)
         emails.verification_code(address, code=code, minutes=CODE_MINUTES)
 
 
@@ -150,7 +153,7 @@ class IssuedToken:
 def _key_for(letter: Letter, key_id: object) -> TokenKey:
     if not isinstance(key_id, str) or len(key_id) != 64:
         raise VerificationError(400, "key_id must be the 64-character id of one of this letter's keys.")
-    key = TokenKey.objects.select_related("company", "letter").filter(key_id=key_id.lower()).first()
+    key = TokenKey.objects.select_related("company").filter(key_id=key_id.lower()).first()
     if key is None or key.letter_id != letter.pk:
         raise VerificationError(400, "key_id is not a key of this letter (see /keys).")
     if not key.is_live:
@@ -194,7 +197,8 @@ def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: 
     digest = address_digest(letter, address, secret)
     now = timezone.now()
     # Each refusal is decided inside the transaction and raised after it, so that what it changed
-    # (one more wrong attempt, a voided challenge) is committed.
+    # (one more wrong attempt, a voided challenge) is committed. The challenge's row lock makes
+    # requests for the same address wait for each other.
     refusal = None
     with transaction.atomic():
         challenge = Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest).first()
@@ -211,20 +215,18 @@ def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: 
             refusal = VerificationError(400, WRONG_CODE)
         elif challenge.company_id != key.company_id:
             refusal = VerificationError(400, "key_id is not the key of the company of this address; use the key listed for it.")
-        elif Issuance.objects.filter(letter=letter, address_digest=digest).exists():
-            challenge.delete()
-            refusal = VerificationError(409, "This address has already received its token for this letter: one person, one token.")
+        else:
+            try:
+                with transaction.atomic():
+                    Issuance.objects.create(letter=letter, address_digest=digest)
+            except IntegrityError:  # one person, one token: this address had its token
+                challenge.delete()
+                refusal = VerificationError(409, "This address has already received its token for this letter: one person, one token.")
+            else:
+                Challenge.objects.filter(pk=challenge.pk).delete()
+                signature = _sign(key, blinded)  # an error here rolls the issuance back
     if refusal:
         raise refusal
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                Issuance.objects.create(letter=letter, address_digest=digest)
-        except IntegrityError:  # the same address, at the same moment, in another request
-            raise VerificationError(409, "This address has already received its token for this letter: one person, one token.") from None
-        if not Challenge.objects.filter(pk=challenge.pk).delete()[0]:
-            raise VerificationError(400, WRONG_CODE)  # used by a request at the same moment
-        signature = _sign(key, blinded)  # an error here rolls the issuance back
     return IssuedToken(signature, key)
 
 
