@@ -1,14 +1,14 @@
 """Benchmark: `contracts ingest` against DuckDB alone, and the company page with a year of DHS data.
 
-    uv run python bench/contracts_ingest.py [--rows 2000000] [--dhs-share 0.1] [--keep]
+    uv run python bench/contracts_ingest.py [--rows 2000000] [--dhs-share 0.1] [--file CSV] [--postgres URL] [--keep]
 
 1. Generates a prime-transactions CSV in the exact 297-column bulk format (column order read from
    ../shared/data/usaspending/prime_transactions_columns.txt), one fiscal year (FY2024) of all agencies,
    about 1.8 KB a row like the real files, a share of them DHS (toptier 070).
 2. Times DuckDB alone: ``SELECT count(*) FROM read_csv(…, all_varchar=true)`` on that file.
 3. Times ``contracts ingest`` end to end (read, filter to DHS, normalise, store, derive, link, categorise)
-   into a fresh database (SQLite in a temp dir, or $DATABASE_URL), and prints the ratio of the rates
-   (goal: at least 0.5) and the peak RSS.
+   into a fresh database (SQLite in a temp dir; with --postgres, a scratch database made on that server
+   and dropped afterwards), and prints the ratio of the rates (goal: at least 0.5) and the peak RSS.
 4. Links a company to the largest recipients and times its page (goal: under 100 ms).
 """
 
@@ -105,10 +105,17 @@ def main() -> None:
     parser.add_argument("--dhs-share", type=float, default=0.1, help="Share of rows that are DHS awards.")
     parser.add_argument("--keep", action="store_true", help="Keep the generated file and database.")
     parser.add_argument("--file", type=Path, help="Use this generated file instead of making a new one.")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="Load into a scratch database made on this PostgreSQL server (URL of any database "
+                             "there, as a role that may create databases) instead of SQLite.")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="undersigned-contracts-bench-"))
     os.environ["DATA_DIR"] = str(work)
+    scratch = None
+    if args.postgres:
+        scratch = scratch_database(args.postgres)
+        os.environ["DATABASE_URL"] = scratch
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "undersigned.settings_test")
     path = args.file or work / "Contracts_PrimeTransactions_bench_1.csv"
     if not args.file:
@@ -163,13 +170,35 @@ def main() -> None:
         assert response.status_code == 200
     print(f"company page ({awards:,} awards, {Award.objects.count():,} DHS awards loaded): "
           f"median {statistics.median(timings):.0f} ms, max {max(timings):.0f} ms (goal < 100 ms)")
+    connection.close()
     if not args.keep:
-        connection.close()
         for child in sorted(work.rglob("*"), reverse=True):
             child.unlink() if child.is_file() else child.rmdir()
         work.rmdir()
+        if scratch:
+            drop_database(args.postgres, scratch)
     else:
-        print(f"kept {work}")
+        print(f"kept {scratch or work}")
+
+
+def scratch_database(url: str) -> str:
+    """A new, empty database on the server of ``url``; returns its URL."""
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"undersigned_bench_{secrets.token_hex(5)}"
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def drop_database(url: str, scratch: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"DROP DATABASE IF EXISTS {scratch.rsplit('/', 1)[1]}")
 
 
 if __name__ == "__main__":

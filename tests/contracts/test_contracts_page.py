@@ -1,5 +1,6 @@
 import pytest
 
+from tests.contracts.helpers import run, transaction, write_transactions
 from tests.contracts.records import load
 
 pytestmark = pytest.mark.django_db
@@ -29,3 +30,11 @@ def test_it_answers_400_with_a_message_for_bad_filters(client, db, query):
     assert response.status_code == 400
     assert b'class="error"' in response.content
     assert client.get("/contracts/export.csv", query).status_code == 400
+
+
+def test_it_finds_words_that_are_not_ascii(companies, tmp_path, client):
+    path = write_transactions(tmp_path / "a.csv", [
+        transaction(piid="GERMAN1", prime_award_base_transaction_description="Überwachung der Straße")])
+    assert run("ingest", path).exit_code == 0
+    html = client.get("/contracts/", {"q": "straße"}).content.decode()
+    assert "GERMAN1" in html

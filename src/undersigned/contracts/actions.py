@@ -8,16 +8,13 @@ from datetime import date, datetime
 from django.db import connection
 from django.utils import timezone
 
-from undersigned.contracts import db
+from undersigned.contracts import db, derived, sources
 from undersigned.contracts.models import Award, Recipient, SubAward, Transaction
 from undersigned.contracts.parsing import clean_name
 
 AWARD = Award._meta.db_table
 TX = Transaction._meta.db_table
 RECIPIENT = Recipient._meta.db_table
-
-TERMINATION_CODES = ("E", "F", "N")  # terminate for default / for convenience, legal contract cancellation
-CLOSEOUT_CODES = ("K",)
 
 
 def upsert_recipients(rows: Iterable[tuple]) -> set[str]:
@@ -58,22 +55,17 @@ def upsert_awards_from_transactions(rows: Iterable[tuple], now: datetime | None 
     return keys
 
 
-def upsert_award_rows(chunks: Iterable[list[tuple]]) -> set[str]:
-    """The same from rows made ready by DuckDB (``sources.AWARD_ROWS_FROM_TX``, in ``AWARD_TX_COLUMNS``
-    order), in lists; a NULL search text (non-ASCII) is made here. Returns the award keys."""
-    keys: set[str] = set()
-    at = AWARD_TX_COLUMNS.index("search_text")
-
-    def prepared():
-        for batch in chunks:
-            keys.update(row[0] for row in batch)
-            if any(row[at] is None for row in batch):
-                batch = [row if row[at] is not None else (*row[:at], _search_text(row[1], row[7]), *row[at + 1:])
-                         for row in batch]
-            yield batch
-
-    db.upsert_batches(AWARD, AWARD_TX_COLUMNS, ["award_key"], prepared(), update=_award_tx_update(), split=True)
-    return keys
+def upsert_award_rows(duck) -> set[str]:
+    """The same from the rows DuckDB made ready (table ``award_rows``, see ``sources.award_rows_sql``), their
+    figures included: an award new to the database goes in final. Returns the award keys."""
+    db.upsert_query(duck, "SELECT * FROM award_rows ORDER BY 1", AWARD, sources.AWARD_ROW_COLUMNS, ["award_key"],
+                    update=_award_tx_update(), split=True)
+    # Python's upper case of the text that is not ASCII (DuckDB left it blank), where this load's text won.
+    fixes = [(_search_text(piid, description), key) for key, piid, description in duck.execute(
+        "SELECT award_key, piid, description FROM award_rows WHERE search_text = ''").fetchall()]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {AWARD} SET search_text = %s WHERE award_key = %s AND search_text = ''", fixes)
+    return {key for (key,) in duck.execute("SELECT award_key FROM award_rows").fetchall()}
 
 
 def _award_tx_update() -> dict[str, str]:
@@ -138,13 +130,12 @@ def upsert_transactions(rows: Iterable[tuple], on_batch: Callable[[int], None] |
     return db.upsert(TX, TX_COLUMNS, ["key"], clipped, on_batch=on_batch)
 
 
-TX_COLUMNS = ["key", "award_id", "modification_number", "action_date", "fiscal_year", "obligation",
-              "action_type_code", "description"]
+TX_COLUMNS = sources.TRANSACTION_ROW_COLUMNS
 
 
-def upsert_transaction_rows(chunks: Iterable[list[tuple]], on_batch: Callable[[int], None] | None = None) -> int:
-    """Transactions made ready by DuckDB (``sources.TRANSACTION_ROWS_FROM_TX``), in lists."""
-    return db.upsert_batches(TX, TX_COLUMNS, ["key"], chunks, on_batch=on_batch)
+def upsert_transaction_rows(duck, on_batch: Callable[[int], None] | None = None) -> int:
+    """The transactions DuckDB made ready (table ``tx_rows``, see ``sources.TX_ROWS``)."""
+    return db.upsert_query(duck, sources.TRANSACTION_ROWS, TX, TX_COLUMNS, ["key"], on_batch=on_batch, split=True)
 
 
 def delete_transactions(keys: list[str]) -> set[str]:
@@ -173,36 +164,16 @@ def refresh_awards(award_keys: set[str], recipient_keys: set[str] | None = None,
     today = today or timezone.localdate()
     if award_keys:
         db.temp_keys("touched_award", award_keys)
-        # One pass over the touched awards' transactions (an index range each), then one UPDATE.
-        terminated = ", ".join(f"'{code}'" for code in TERMINATION_CODES)
-        closed = ", ".join(f"'{code}'" for code in CLOSEOUT_CODES)
-        latest = (f"(SELECT upper(t.description) FROM {TX} t WHERE t.award_id = {AWARD}.award_key "
-                  "ORDER BY t.action_date DESC, t.modification_number DESC LIMIT 1)")
-        db.execute(f"""
-            UPDATE {AWARD} SET
-                transaction_count = a.n,
-                transaction_total = coalesce(a.total, 0),
-                obligated = coalesce(summary_obligated, a.total, 0),
-                first_action_date = CASE WHEN summary_first_date IS NOT NULL AND (a.first_day IS NULL OR summary_first_date < a.first_day)
-                                         THEN summary_first_date ELSE a.first_day END,
-                last_action_date = CASE WHEN summary_last_date IS NOT NULL AND (a.last_day IS NULL OR summary_last_date > a.last_day)
-                                        THEN summary_last_date ELSE a.last_day END,
-                fiscal_year = coalesce(summary_fiscal_year, a.fy),
-                status = CASE
-                    WHEN a.terminated > 0 THEN 'terminated'
-                    WHEN a.closed > 0 THEN 'closed'
-                    WHEN a.n > 0 AND {latest} LIKE '%%STOP%%WORK%%' THEN 'stop_work'
-                    WHEN end_date IS NOT NULL AND end_date >= %s THEN 'active'
-                    ELSE 'ended' END
-            FROM (
-                SELECT k.key AS award_key, count(t.key) AS n, sum(t.obligation) AS total, min(t.action_date) AS first_day,
-                    max(t.action_date) AS last_day, min(t.fiscal_year) AS fy,
-                    sum(CASE WHEN t.action_type_code IN ({terminated}) THEN 1 ELSE 0 END) AS terminated,
-                    sum(CASE WHEN t.action_type_code IN ({closed}) THEN 1 ELSE 0 END) AS closed
-                FROM touched_award k LEFT JOIN {TX} t ON t.award_id = k.key
-                GROUP BY k.key
-            ) AS a
-            WHERE {AWARD}.award_key = a.award_key""", [today])
+        # One pass over the touched awards' transactions (an index range each), then one UPDATE of the awards
+        # whose figures change (after a first load, none: they went in with their figures; see ``derived``).
+        columns = derived.columns_sql("a", AWARD, today)
+        sets = ", ".join(f"{column} = {expression}" for column, expression in columns.items())
+        changed = " OR ".join(
+            f"abs({AWARD}.{column} - {expression}) >= 0.005" if column in derived.MONEY  # SQLite sums in floats
+            else db.differs(f"{AWARD}.{column}", expression)
+            for column, expression in columns.items())
+        db.execute(f"UPDATE {AWARD} SET {sets} FROM ({derived.figures_sql(TX, 'touched_award', percent='%%')}) AS a "
+                   f"WHERE {AWARD}.award_key = a.award_key AND ({changed})")
         db.execute(f"DELETE FROM {AWARD} WHERE award_key IN (SELECT key FROM touched_award) "
                    "AND transaction_count = 0 AND summary_obligated IS NULL")
     linked = attribution.link_recipients(recipient_keys or set())

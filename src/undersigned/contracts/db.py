@@ -1,21 +1,37 @@
 """Fast writes of many rows into the Django database, on SQLite and PostgreSQL alike.
 
 SQLite: ``executemany`` of ``INSERT … ON CONFLICT DO UPDATE`` on the raw connection (no ORM objects).
-PostgreSQL: ``COPY`` into a temporary table through psycopg 3, then one ``INSERT … SELECT … ON CONFLICT``.
+PostgreSQL: ``COPY`` into a temporary table through psycopg 3, then one ``INSERT … SELECT … ON CONFLICT``;
+rows that come from DuckDB reach ``COPY`` as a CSV file DuckDB writes (no Python per row).
 Both run inside the caller's transaction, so a failed load leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timezone
 from itertools import islice
+from pathlib import Path
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 BATCH = 20_000
+
+
+def prepare_bulk_work() -> None:
+    """For the rest of the current transaction on PostgreSQL: no JIT compilation (it cost more than a second
+    on each big statement of a load, for nothing) and room to sort and hash in memory."""
+    if connection.vendor == "postgresql":
+        execute("SET LOCAL jit = off")
+        execute("SET LOCAL work_mem = '256MB'")
+
+
+def differs(column: str, expression: str) -> str:
+    """SQL: true when ``column`` and ``expression`` differ, NULLs compared as values."""
+    return f"{column} {'IS DISTINCT FROM' if connection.vendor == 'postgresql' else 'IS NOT'} {expression}"
 
 
 def batches(rows: Iterable[Sequence], size: int = BATCH) -> Iterator[list[Sequence]]:
@@ -35,16 +51,11 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
                    update: dict[str, str] | None = None, on_batch=None, split: bool = False) -> int:
     """``upsert`` of rows that come in lists already (``fetchmany`` from DuckDB): no Python per row on
     SQLite when the values are text, numbers and NULLs."""
-    update = update if update is not None else {c: f"excluded.{c}" for c in columns if c not in key}
-    sets = ", ".join(f"{column} = {expression.format(t=table)}" for column, expression in update.items())
-    conflict = f"ON CONFLICT ({', '.join(key)}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
+    conflict = _on_conflict(table, columns, key, update)
     count = 0
     if connection.vendor == "postgresql":
-        stage = f"stage_{table}"
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
-            raw.execute(f"TRUNCATE {stage}")
+        def fill(raw, stage):
+            nonlocal count
             for batch in chunks:
                 with raw.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in batch:
@@ -52,13 +63,9 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
                 count += len(batch)
                 if on_batch:
                     on_batch(len(batch))
-            raw.execute(f"ANALYZE {stage}")  # a temp table has no statistics: the planner would guess
-            # One row per key, or ON CONFLICT refuses to touch a row twice in one statement.
-            raw.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT DISTINCT ON ({', '.join(key)}) {', '.join(columns)} "
-                f"FROM {stage} {conflict}"
-            )
-            raw.execute(f"DROP TABLE {stage}")
+
+        # One row per key, or ON CONFLICT refuses to touch a row twice in one statement.
+        _merge(table, columns, f"DISTINCT ON ({', '.join(key)}) {', '.join(columns)}", conflict, fill)
         return count
     connection.ensure_connection()
     raw = connection.connection
@@ -68,7 +75,7 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
     # column from a CASE) several times slower than a plain INSERT, even for rows that conflict with
     # nothing. Then rows whose key is new (most rows of a load) go in by plain INSERT; rows whose key
     # exists, or repeats within the batch, by the upsert.
-    split = split and bool(sets) and len(key) == 1
+    split = split and "DO UPDATE" in conflict and len(key) == 1
     at = columns.index(key[0])
     for batch in chunks:
         if not batch:
@@ -87,6 +94,72 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
         if on_batch:
             on_batch(len(batch))
     return count
+
+
+def _on_conflict(table: str, columns: list[str], key: list[str], update: dict[str, str] | None) -> str:
+    update = update if update is not None else {c: f"excluded.{c}" for c in columns if c not in key}
+    sets = ", ".join(f"{column} = {expression.format(t=table)}" for column, expression in update.items())
+    return f"ON CONFLICT ({', '.join(key)}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
+
+
+def _merge(table: str, columns: list[str], select: str, conflict: str, fill) -> None:
+    """PostgreSQL: ``fill(cursor, stage)`` copies rows into a temporary table shaped like ``table``; then one
+    ``INSERT INTO table SELECT {select} FROM stage {conflict}``."""
+    stage = f"stage_{table}"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+        raw.execute(f"TRUNCATE {stage}")
+        fill(raw, stage)
+        raw.execute(f"ANALYZE {stage}")  # a temp table has no statistics: the planner would guess
+        raw.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {stage} {conflict}")
+        raw.execute(f"DROP TABLE {stage}")
+
+
+def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str], *, params: dict | None = None,
+                 update: dict[str, str] | None = None, split: bool = False, on_batch=None) -> int:
+    """``upsert`` of the rows of a DuckDB query (in ``columns`` order, at most one row per key).
+
+    PostgreSQL: DuckDB writes them to a CSV file (NULL unquoted and empty, an empty text quoted: as COPY's
+    CSV format reads them) and COPY reads the file. SQLite: ``fetchmany`` batches to ``executemany``."""
+    if connection.vendor != "postgresql":
+        return upsert_batches(table, columns, key, fetched(duck, sql, params), update=update, on_batch=on_batch,
+                              split=split)
+    conflict = _on_conflict(table, columns, key, update)
+    with tempfile.TemporaryDirectory(prefix="undersigned-copy-") as directory:
+        path = Path(directory) / f"{table}.csv"
+        (count,) = duck.execute(f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)", params).fetchone()
+
+        def fill(raw, target):
+            with raw.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy, path.open("rb") as rows:
+                while chunk := rows.read(1 << 20):
+                    copy.write(chunk)
+
+        if not (split and _copied_straight(table, fill)):
+            _merge(table, columns, ", ".join(columns), conflict, fill)
+    if on_batch:
+        on_batch(count)
+    return count
+
+
+def _copied_straight(table: str, fill) -> bool:
+    """PostgreSQL, ``split``: when no key is stored yet (a new year's file), COPY straight into the table is
+    the fastest way in. The first key already stored undoes that (a savepoint) and returns False."""
+    try:
+        with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
+            fill(cursor.cursor, table)
+        return True
+    except IntegrityError:
+        return False
+
+
+def fetched(duck, sql: str, params: dict | None = None, size: int = BATCH) -> Iterator[list[tuple]]:
+    """The rows of a DuckDB query in lists of ``size`` (never the whole result in Python at once)."""
+    cursor = duck.cursor()
+    cursor.execute(sql, params)
+    while rows := cursor.fetchmany(size):
+        yield rows
+    cursor.close()
 
 
 _PLAIN = (str, int, type(None))

@@ -134,6 +134,7 @@ def _ingest_path(path: Path, agencies: list[str], strict: bool, dictionary: list
     recipients: set[str] = set()
     try:
         with transaction.atomic(), _members(path) as members:
+            db.prepare_bulk_work()
             for member, label in members:
                 source = sources.detect(member, label, dictionary)
                 report = Report(label, source.kind)
@@ -151,7 +152,7 @@ def _ingest_path(path: Path, agencies: list[str], strict: bool, dictionary: list
             if touched or recipients:
                 from undersigned.contracts.actions import refresh_awards
 
-                refresh_awards(touched, recipients)
+                refresh_awards(touched, recipients, today=timezone.localdate(now))
                 reports[-1].awards_new = Award.objects.filter(first_loaded_at=now).count()
             for report in reports:
                 if report.kind in sources.LOADABLE:
@@ -270,9 +271,11 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
             report.rows_deleted = len(deleted)
             progress.loaded(len(deleted))
     if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
+        con.execute(sources.TX_ROWS)
+        con.execute(sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)))
         recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_TX)))
-        touched.update(upsert_award_rows(_chunks(con, sources.AWARD_ROWS_FROM_TX, {"now": db.timestamp(now)})))
-        report.rows_loaded = upsert_transaction_rows(_chunks(con, sources.TRANSACTION_ROWS_FROM_TX), on_batch=progress.loaded)
+        touched.update(upsert_award_rows(con))
+        report.rows_loaded = upsert_transaction_rows(con, on_batch=progress.loaded)
     elif kind == sources.AWARDS:
         recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_AWARDS)))
         keys = upsert_awards_from_summaries(_stream(con, sources.AWARDS_FROM_SUMMARIES), now, on_batch=progress.loaded)
@@ -283,21 +286,9 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
         report.rows_loaded = upsert_subawards(_stream(con, sources.SUBAWARDS_SQL), on_batch=progress.loaded)
 
 
-def _chunks(con: duckdb.DuckDBPyConnection, sql: str, params=None, size: int = db.BATCH):
-    """The rows of a query in lists of ``size`` (never the whole result in Python at once)."""
-    cursor = con.cursor()
-    cursor.execute(sql, params)
-    while rows := cursor.fetchmany(size):
-        yield rows
-    cursor.close()
-
-
-def _stream(con: duckdb.DuckDBPyConnection, sql: str, size: int = db.BATCH):
-    cursor = con.cursor()
-    cursor.execute(sql)
-    while rows := cursor.fetchmany(size):
+def _stream(con: duckdb.DuckDBPyConnection, sql: str):
+    for rows in db.fetched(con, sql):
         yield from rows
-    cursor.close()
 
 
 def _load_entity_names(source: sources.Source, report: Report) -> None:

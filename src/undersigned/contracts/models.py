@@ -55,7 +55,8 @@ class RecipientLink(models.Model):
     reject; a rejected suggestion is kept so that it is not suggested again.
     """
 
-    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="links")
+    # Found through the unique (recipient, company) index: no index of its own.
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="links", db_index=False)
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="recipient_links")
     method = models.CharField(max_length=20, choices=LinkMethod.choices)
     confidence = models.DecimalField(max_digits=4, decimal_places=3)
@@ -104,12 +105,12 @@ class AwardStatus(models.TextChoices):
 
 class Award(models.Model):
     award_key = models.CharField(max_length=200, primary_key=True)
-    piid = models.CharField(max_length=60, db_index=True)
+    piid = models.CharField(max_length=60)
     parent_piid = models.CharField(max_length=60, blank=True)
     agency_code = models.CharField(max_length=3)
     subtier_code = models.CharField(max_length=4, blank=True)
     subtier_name = models.CharField(max_length=200, blank=True)
-    recipient = models.ForeignKey(Recipient, null=True, on_delete=models.SET_NULL, related_name="awards")
+    recipient = models.ForeignKey(Recipient, null=True, on_delete=models.SET_NULL, related_name="awards", db_index=False)
     description = models.TextField(blank=True)
     search_text = models.TextField(blank=True)  # upper-cased description, PIID and recipient name
     psc = models.CharField(max_length=10, blank=True)
@@ -132,14 +133,17 @@ class Award(models.Model):
     fiscal_year = models.SmallIntegerField(null=True)
     status = models.CharField(max_length=20, choices=AwardStatus.choices, default=AwardStatus.ENDED)
     # The company the recipient is linked to (not rolled up: the registry's parents can change).
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="awards")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="awards",
+                                db_index=False)
     link_method = models.CharField(max_length=20, choices=LinkMethod.choices, blank=True)
     first_loaded_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-first_action_date", "award_key"]
-        indexes = [models.Index(fields=["company", "first_action_date"])]
+        # Each index costs every load (a year of DHS data is some 100,000 awards): these are the ones pages
+        # and loads use. (Meta indexes, not db_index: those get a second LIKE index on PostgreSQL.)
+        indexes = [models.Index(fields=["company", "first_action_date"]), models.Index(fields=["recipient"])]
 
     def __str__(self) -> str:
         return self.piid
@@ -159,7 +163,9 @@ class Transaction(models.Model):
     """One action on an award: the base award or a modification, with the money it obligated."""
 
     key = models.CharField(max_length=240, primary_key=True)
-    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="transactions", db_constraint=False)
+    # Found through the (award, fiscal year) index: no index of its own.
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="transactions", db_constraint=False,
+                              db_index=False)
     modification_number = models.CharField(max_length=40, blank=True)
     action_date = models.DateField(null=True)
     fiscal_year = models.SmallIntegerField(null=True)
@@ -199,8 +205,10 @@ class SubAward(models.Model):
 class AwardCategory(models.Model):
     """A category tag on an award, with the rule that produced it in plain words."""
 
-    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="categories", db_constraint=False)
-    category = models.SlugField(max_length=60)
+    # Found through the unique (award, category) and the (category, award) indexes.
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="categories", db_constraint=False,
+                              db_index=False)
+    category = models.SlugField(max_length=60, db_index=False)
     rule = models.CharField(max_length=80)
     explanation = models.CharField(max_length=300)
 
@@ -215,7 +223,8 @@ class Mention(models.Model):
     Shown apart from the company's own awards and never added to its direct total.
     """
 
-    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="mentions", db_constraint=False)
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="mentions", db_constraint=False,
+                              db_index=False)  # found through the unique (award, company) index
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="contract_mentions")
     matched = models.CharField(max_length=200)
     confidence = models.DecimalField(max_digits=4, decimal_places=3)

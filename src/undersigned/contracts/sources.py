@@ -11,8 +11,10 @@ import csv
 import io
 import mmap
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from undersigned.contracts import derived
 from undersigned.contracts.parsing import ISO_DATE_SQL, SLASH_DATE_SQL
 
 TRANSACTIONS = "prime-transactions"
@@ -374,41 +376,68 @@ SELECT {RECIPIENT_KEY} AS key,
 FROM tx GROUP BY 1
 """
 AWARDS_FROM_TX = f"""
-SELECT award_key, any_value(piid), coalesce(any_value(parent_piid), ''), any_value(agency_code),
+SELECT substr(award_key, 1, 200), any_value(piid), coalesce(any_value(parent_piid), ''), any_value(agency_code),
     coalesce(any_value(subtier_code), ''), coalesce(any_value(subtier_name), ''),
     arg_max({RECIPIENT_KEY}, {ORDER}),
     coalesce(any_value(award_description), arg_min(tx_description, {ORDER}) FILTER (WHERE tx_description IS NOT NULL), ''),
     coalesce(arg_max(psc, {ORDER}) FILTER (WHERE psc IS NOT NULL), ''),
     coalesce(arg_max(naics, {ORDER}) FILTER (WHERE naics IS NOT NULL), ''),
     coalesce(arg_max(award_type, {ORDER}) FILTER (WHERE award_type IS NOT NULL), ''),
-    CAST(arg_max(end_date, {ORDER}) FILTER (WHERE end_date IS NOT NULL) AS VARCHAR),
-    CAST(min(action_date) AS VARCHAR)
-FROM tx GROUP BY award_key
+    CAST(arg_max(end_date, {ORDER}) FILTER (WHERE end_date IS NOT NULL) AS VARCHAR)
+FROM tx GROUP BY 1
 """
-# The same, as the rows the database receives: clipped to the column sizes, the search text made, the
-# bookkeeping columns filled (``$now``: the load's timestamp as the database's text) — no Python per row.
-# ``search_text`` is NULL where the text is not ASCII: Python upper-cases those (``ß`` → ``SS``).
-AWARD_ROWS_FROM_TX = f"""
-SELECT substr(award_key, 1, 200), substr(piid, 1, 60), substr(parent_piid, 1, 60), substr(coalesce(agency_code, ''), 1, 3),
-    substr(subtier_code, 1, 4), substr(subtier_name, 1, 200), substr(recipient, 1, 120), description, substr(psc, 1, 10),
-    substr(naics, 1, 10), substr(award_type, 1, 60), end_date, first_date,
-    CASE WHEN regexp_matches(piid || description, '[^\x01-\x7f]') THEN NULL ELSE upper(piid || ' ' || description) END,
-    $now, $now, 0, 0, 'ended', ''
-FROM ({AWARDS_FROM_TX}) AS a(award_key, piid, parent_piid, agency_code, subtier_code, subtier_name, recipient, description,
-    psc, naics, award_type, end_date, first_date)
+# The transactions as the database stores them (clipped to the column sizes), one row per key: a key
+# repeated in a file keeps its last row.
+TX_ROWS = """
+CREATE OR REPLACE TABLE tx_rows AS
+SELECT substr(tx_key, 1, 240) AS key, substr(award_key, 1, 200) AS award_id,
+    substr(coalesce(modification_number, ''), 1, 40) AS modification_number, action_date, fy(action_date) AS fiscal_year,
+    obligation, substr(coalesce(action_type_code, ''), 1, 4) AS action_type_code, coalesce(tx_description, '') AS description
+FROM tx
+QUALIFY row_number() OVER (PARTITION BY substr(tx_key, 1, 240) ORDER BY record DESC) = 1
+"""
+TRANSACTION_ROW_COLUMNS = ["key", "award_id", "modification_number", "action_date", "fiscal_year", "obligation",
+                           "action_type_code", "description"]
+# Dates and amounts leave DuckDB as text: the database parses them (no Python object per value).
+TRANSACTION_ROWS = """
+SELECT key, award_id, modification_number, CAST(action_date AS VARCHAR), fiscal_year, CAST(obligation AS VARCHAR),
+    action_type_code, description
+FROM tx_rows ORDER BY key
+"""
+AWARD_ROW_COLUMNS = ["award_key", "piid", "parent_piid", "agency_code", "subtier_code", "subtier_name", "recipient_id",
+                     "description", "psc", "naics", "award_type", "end_date", "search_text", "first_loaded_at",
+                     "updated_at", "link_method", *derived.COLUMNS]
+
+
+def award_rows_sql(now: str, today: date) -> str:
+    """The awards of the transactions, as rows the database receives (``AWARD_ROW_COLUMNS``): clipped to the
+    column sizes, the search text made, the bookkeeping columns filled (``now``: the load's timestamp as the
+    database's text) and the figures derived from the file's transactions — no Python per row.
+
+    ``search_text`` is '' where the text is not ASCII: Python upper-cases those (``ß`` → ``SS``), after."""
+    figures = derived.figures_sql("tx_rows", "(SELECT DISTINCT award_id AS key FROM tx_rows)")
+    columns = derived.columns_sql("f", "w", today)
+    typed = {"first_action_date", "last_action_date", "transaction_total", "obligated"}
+    values = [f"CAST({columns[name]} AS VARCHAR)" if name in typed else columns[name] for name in derived.COLUMNS]
+    stamp = _literal(now)
+    return f"""
+CREATE OR REPLACE TABLE award_rows AS
+SELECT w.award_key, substr(w.piid, 1, 60) AS piid, substr(w.parent_piid, 1, 60), substr(coalesce(w.agency_code, ''), 1, 3),
+    substr(w.subtier_code, 1, 4), substr(w.subtier_name, 1, 200), substr(w.recipient, 1, 120), w.description AS description,
+    substr(w.psc, 1, 10), substr(w.naics, 1, 10), substr(w.award_type, 1, 60), w.end_date,
+    CASE WHEN regexp_matches(w.piid || w.description, '[^\x01-\x7f]') THEN '' ELSE upper(w.piid || ' ' || w.description) END
+        AS search_text,
+    {stamp}, {stamp}, '', {', '.join(values)}
+FROM (
+    SELECT *, NULL::DECIMAL(18, 2) AS summary_obligated, NULL::DATE AS summary_first_date,
+        NULL::DATE AS summary_last_date, NULL::INTEGER AS summary_fiscal_year
+    FROM ({AWARDS_FROM_TX}) AS a(award_key, piid, parent_piid, agency_code, subtier_code, subtier_name, recipient,
+        description, psc, naics, award_type, end_date)
+) AS w JOIN ({figures}) AS f ON f.award_key = w.award_key
 ORDER BY 1
 """
-# Dates and amounts leave DuckDB as text: the database parses them (no Python object per value).
-TRANSACTION_ROWS_FROM_TX = """
-SELECT substr(tx_key, 1, 240), award_key, substr(coalesce(modification_number, ''), 1, 40), CAST(action_date AS VARCHAR),
-    fy(action_date), CAST(obligation AS VARCHAR), substr(coalesce(action_type_code, ''), 1, 4), coalesce(tx_description, '')
-FROM tx ORDER BY 1
-"""
-TRANSACTIONS_FROM_TX = """
-SELECT tx_key, award_key, coalesce(modification_number, ''), CAST(action_date AS VARCHAR), fy(action_date),
-    CAST(obligation AS VARCHAR), coalesce(action_type_code, ''), coalesce(tx_description, '')
-FROM tx
-"""
+
+
 RECIPIENTS_FROM_AWARDS = f"""
 SELECT {RECIPIENT_KEY} AS key, any_value(coalesce(recipient_uei, '')), any_value(coalesce(recipient_duns, '')),
     any_value(coalesce(recipient_name, '')), any_value(coalesce(parent_uei, '')), any_value(coalesce(parent_duns, '')),
