@@ -29,6 +29,15 @@ def prepare_bulk_work() -> None:
         execute("SET LOCAL work_mem = '256MB'")
 
 
+def analyze(columns: dict[str, list[str]]) -> None:
+    """PostgreSQL: fresh planner statistics for these columns of these tables (those queries filter and join
+    on), at once rather than when autovacuum comes by: until then, a page read all transactions to find a
+    company's few hundred."""
+    if connection.vendor == "postgresql":
+        for table, names in columns.items():
+            execute(f"ANALYZE {table} ({', '.join(names)})")
+
+
 def differs(column: str, expression: str) -> str:
     """SQL: true when ``column`` and ``expression`` differ, NULLs compared as values."""
     return f"{column} {'IS DISTINCT FROM' if connection.vendor == 'postgresql' else 'IS NOT'} {expression}"

@@ -25,10 +25,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from undersigned.contracts import db, sources
-from undersigned.contracts.models import Award, EntityName, LoadRun
+from undersigned.contracts.models import Award, AwardCategory, EntityName, LoadRun, Recipient, Transaction
 from undersigned.contracts.parsing import clean_name
 
 DEFAULT_AGENCIES = ["070"]
+# What the pages and the loads filter and join on, by table: kept current for the query planner.
+PLANNED_COLUMNS = {
+    Award._meta.db_table: ["award_key", "company_id", "recipient_id"],
+    Transaction._meta.db_table: ["award_id", "fiscal_year"],
+    AwardCategory._meta.db_table: ["award_id", "category"],
+    Recipient._meta.db_table: ["key"],
+}
 
 
 class IngestError(Exception):
@@ -153,6 +160,7 @@ def _ingest_path(path: Path, agencies: list[str], strict: bool, dictionary: list
                 from undersigned.contracts.actions import refresh_awards
 
                 refresh_awards(touched, recipients, today=timezone.localdate(now))
+                db.analyze(PLANNED_COLUMNS)
                 reports[-1].awards_new = Award.objects.filter(first_loaded_at=now).count()
             for report in reports:
                 if report.kind in sources.LOADABLE:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, F, Sum, When
+from django.db.models import Case, Count, F, Sum, When
 
 from undersigned.companies.models import Company
 from undersigned.contracts.agencies import agency_label
@@ -87,7 +87,8 @@ def company_record(company: Company, limit: int | None = None) -> CompanyRecord:
     mine = Award.objects.filter(company_id__in=ids)
     awards = mine.select_related("recipient").order_by("-first_action_date", "award_key")
     awards = list(awards[:limit] if limit else awards)
-    total = mine.aggregate(total=Sum("obligated"))["total"] or Decimal("0")
+    totals = mine.aggregate(total=Sum("obligated"), count=Count("pk"))
+    total = totals["total"] or Decimal("0")
     cells: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     rows = (Transaction.objects.filter(award__company_id__in=ids)
             .values("fiscal_year", "award__subtier_code", "award__subtier_name")
@@ -108,9 +109,8 @@ def company_record(company: Company, limit: int | None = None) -> CompanyRecord:
     mentions = list(Mention.objects.filter(company_id__in=ids).select_related("award", "award__recipient")
                     .order_by("-award__first_action_date")[:500])
     subawards = list(SubAward.objects.filter(company_id__in=ids).order_by("-action_date")[:500])
-    count = mine.count() if limit else len(awards)
     return CompanyRecord(company, total, by_year, awards, categories_of([a.award_key for a in awards]), mentions,
-                         subawards, count)
+                         subawards, totals["count"])
 
 
 def company_contracts(company: Company) -> dict:
