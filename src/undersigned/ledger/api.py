@@ -17,6 +17,7 @@ from undersigned.lib import merkle
 from undersigned.lib.api import ApiError, cacheable
 from undersigned.lib.blindrsa import BlindRSAError, b64u_decode, b64u_encode
 from undersigned.lib.canonical import parse_json
+from undersigned.lib.queries import one_or_none
 
 MAX_RANGE = 1000
 
@@ -181,7 +182,7 @@ def export(request, slug):
 
 def receipt_proof(letter, signature) -> dict | None:
     """What a verified signer's receipt carries about the log (None until the signature is published)."""
-    published = PublishedSignature.objects.filter(signature=signature).first()
+    published = one_or_none(PublishedSignature.objects.filter(signature=signature))
     if published is None:  # the usual case for a new signature: it enters the log with the next batch
         return None
     state = letter_log(letter)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from undersigned.companies.matching import canonical_email, match_company_id
 from undersigned.ledger.publish import publish_now
 from undersigned.letters.models import Letter, LetterSecret
+from undersigned.lib.queries import one_or_none
 from undersigned.lib.tokens import derived_token, keyed_digest, new_token, token_digest
 from undersigned.messaging import emails
 from undersigned.moderation import limits
@@ -111,8 +112,8 @@ def withdrawal_token_for(confirm_token: str) -> str:
 
 def find_by_confirmation(token: str) -> Signature | None:
     # With its log entry, if any: the page after confirming says whether it is counted yet.
-    return (Signature.objects.select_related("letter", "publication")
-            .filter(confirmation_digest=token_digest(token)).first())
+    return one_or_none(Signature.objects.select_related("letter", "publication")
+                       .filter(confirmation_digest=token_digest(token)))
 
 
 def confirm_signature(signature: Signature) -> bool:
@@ -132,7 +133,7 @@ def confirm_signature(signature: Signature) -> bool:
 
 
 def find_by_withdrawal(token: str) -> Signature | None:
-    return Signature.objects.select_related("letter", "company").filter(withdrawal_digest=token_digest(token)).first()
+    return one_or_none(Signature.objects.select_related("letter", "company").filter(withdrawal_digest=token_digest(token)))
 
 
 def withdraw_signature(signature: Signature, *, withdrawal_secret: str = "") -> bool:

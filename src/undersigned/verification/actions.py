@@ -22,6 +22,7 @@ from django.utils import timezone
 from undersigned.companies.matching import canonical_email, company_for_email, split_email
 from undersigned.letters.models import Letter
 from undersigned.lib import blindrsa
+from undersigned.lib.queries import one_or_none
 from undersigned.lib.tokens import keyed_digest
 from undersigned.messaging import emails
 from undersigned.moderation import limits
@@ -60,7 +61,7 @@ class Closed(VerificationError):
 
 
 def _secret(letter: Letter) -> bytes:
-    secret = VerificationSecret.objects.filter(letter=letter).values_list("digest_key", flat=True).first()
+    secret = one_or_none(VerificationSecret.objects.filter(letter=letter).values_list("digest_key", flat=True))
     if secret is None:
         try:
             with transaction.atomic():
@@ -131,7 +132,7 @@ def request_code(letter: Letter, address: str, *, network_address: str | None) -
     except IntegrityError:
         pass
     with transaction.atomic():
-        existing = Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest).first()
+        existing = one_or_none(Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest))
         if existing is None:  # used or pruned in between: this request's code is one too many
             return
         sends = existing.sends + 1 if existing.sent_on == today else 1
@@ -153,7 +154,7 @@ class IssuedToken:
 def _key_for(letter: Letter, key_id: object) -> TokenKey:
     if not isinstance(key_id, str) or len(key_id) != 64:
         raise VerificationError(400, "key_id must be the 64-character id of one of this letter's keys.")
-    key = TokenKey.objects.select_related("company").filter(key_id=key_id.lower()).first()
+    key = one_or_none(TokenKey.objects.select_related("company").filter(key_id=key_id.lower()))
     if key is None or key.letter_id != letter.pk:
         raise VerificationError(400, "key_id is not a key of this letter (see /keys).")
     if not key.is_live:
@@ -201,7 +202,7 @@ def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: 
     # requests for the same address wait for each other.
     refusal = None
     with transaction.atomic():
-        challenge = Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest).first()
+        challenge = one_or_none(Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest))
         if challenge is None:
             refusal = VerificationError(400, WRONG_CODE)
         elif challenge.expires_at <= now or challenge.wrong_attempts >= MAX_WRONG_CODES:
@@ -354,7 +355,7 @@ def redeem_token(letter: Letter, *, key_id: object, message: object, signature: 
     _require_open(letter)
     if not isinstance(key_id, str) or len(key_id) != 64:
         raise VerificationError(400, "key_id must be the 64-character id of one of this letter's keys.")
-    key = TokenKey.objects.select_related("company").filter(key_id=key_id.lower()).first()
+    key = one_or_none(TokenKey.objects.select_related("company").filter(key_id=key_id.lower()))
     if key is None or key.letter_id != letter.pk:
         raise VerificationError(400, "key_id is not a key of this letter (see /keys).")
     prepared = _decode(message, "message")

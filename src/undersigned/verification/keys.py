@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from undersigned.lib import blindrsa
+from undersigned.lib.queries import one_or_none
 from undersigned.verification.models import TokenKey
 
 KEY_BITS = 2048
@@ -74,7 +75,7 @@ generate_private_key = blindrsa.generate_private_key
 
 def live_key(letter, company) -> TokenKey:
     """The letter's key for this company, created if there is none yet."""
-    found = TokenKey.objects.filter(letter=letter, company=company, destroyed_on__isnull=True).first()
+    found = one_or_none(TokenKey.objects.filter(letter=letter, company=company, destroyed_on__isnull=True))
     if found:
         return found
     private_key = generate_private_key(KEY_BITS)
