@@ -376,6 +376,12 @@ def registry_key_index() -> dict[str, int]:
     return index
 
 
+def registry_fingerprint() -> str:
+    """A digest of the registry's names, slugs and aliases as last checked: it changes with them."""
+    registry_key_index()
+    return _cached[0]
+
+
 def match_company_name(text: str) -> Company | None:
     """The company a typed or recorded name refers to, or None.
 

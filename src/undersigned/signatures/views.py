@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from undersigned.companies.matching import registry_fingerprint
 from undersigned.companies.models import Company
 from undersigned.letters.queries import public_letter_or_404
 from undersigned.lib.network import client_address
@@ -29,6 +31,20 @@ def _company_suggestions() -> list[str]:
     return sorted(names, key=str.lower)
 
 
+_suggestions_html: tuple[str, str] | None = None
+
+
+def _company_suggestions_html() -> str:
+    """The company field's datalist options, rendered once per version of the registry: hundreds of
+    options cost more to render than the rest of the signing page."""
+    global _suggestions_html
+    fingerprint = registry_fingerprint()
+    if _suggestions_html is None or _suggestions_html[0] != fingerprint:
+        options = format_html_join("", '<option value="{}"></option>', ((name,) for name in _company_suggestions()))
+        _suggestions_html = (fingerprint, options)
+    return _suggestions_html[1]
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign(request, slug):
@@ -40,7 +56,7 @@ def sign(request, slug):
         actions.submit_signature(letter, submission_from(form), network_address=client_address(request))
         return redirect("signatures:check_email", slug=letter.slug)
     return render(request, "signatures/sign.html", {
-        "letter": letter, "text": letter.text(), "form": form, "company_suggestions": _company_suggestions(),
+        "letter": letter, "text": letter.text(), "form": form, "company_suggestions": _company_suggestions_html(),
     }, status=400 if form.is_bound else 200)
 
 
