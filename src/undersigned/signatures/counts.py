@@ -57,7 +57,9 @@ class LetterCounts:
 
 
 def _roots() -> dict[int, Company]:
-    companies = {company.pk: company for company in Company.objects.all()}
+    # Only what a count row shows (aliases and UEIs are JSON, and decoding them for every company on
+    # every letter page cost more than the counting).
+    companies = {company.pk: company for company in Company.objects.only("id", "parent_id", "slug", "name")}
     roots = {}
     for pk, company in companies.items():
         root, seen = company, {pk}
