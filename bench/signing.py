@@ -362,6 +362,9 @@ def report(engine: str, result: dict, goal: float | None) -> str:
         cpu = result["cpu"]
         lines.append(f"  CPU per signing      site (web + worker) {cpu['site'] / done * 1000:.1f} ms, "
                      f"database backends {cpu['database'] / done * 1000:.1f} ms, this script {cpu['bench'] / done * 1000:.1f} ms")
+        per_signing = sum(cpu.values()) / done
+        lines.append(f"  ceiling              {(os.cpu_count() or 1) / per_signing:.0f} signings/s if all {os.cpu_count()} cores "
+                     "did nothing else (cores ÷ CPU per signing)")
     lines += [
         f"  load average         {result['load'][0]:.1f} before, {result['load'][1]:.1f} after (2 cores: >2 means other work competed)",
         f"  public count         {result['public_total']}" + ("" if result["public_total"] == done else "  (≠ confirmed!)"),
