@@ -268,42 +268,30 @@ def _literal(text: str) -> str:
 
 
 def staging_sql(source: Source, agencies: list[str]) -> str:
-    """One pass over the file: the kept columns (as text) for rows in scope, and a row for every record
-    (out-of-scope rows carry only ``in_scope = false``) so that the records read can be counted."""
-    columns = COLUMNS_BY_KIND[source.kind]
-    agency_col, subtier_col = columns["agency_code"], columns["subtier_code"]
-    scope = scope_sql(agency_col, subtier_col, agencies)
-    if source.kind == DELTA:  # a deletion may name only the key; deleting an unknown key is harmless
-        scope = f"({scope} OR upper(trim(correction_delete_ind)) = 'D')"
-    kept = [f"CASE WHEN in_scope THEN {q(src)} END AS {name}" for name, src in columns.items()]
-    if source.kind == DELTA:
-        kept.append("CASE WHEN in_scope THEN upper(trim(correction_delete_ind)) END AS delete_ind")
-    return (
-        f"CREATE OR REPLACE TABLE staged AS SELECT in_scope, {', '.join(kept)} "
-        f"FROM (SELECT *, {scope} AS in_scope FROM {read_csv_sql(source)})"
-    )
-
-
-def normalised_sql(source: Source) -> str:
-    """The staged rows in scope, typed, with a ``problem`` text for those that cannot be loaded.
+    """One pass over the file, to the table ``staged``: a row for every record, so that the records read
+    can be counted and a record's number is its ``rowid``; for the records in scope, the kept columns typed,
+    with a ``problem`` text for those that cannot be loaded (out of scope, every column is NULL).
 
     Each value is trimmed and parsed once (innermost query), the problems are read off the parsed values
     (middle), and the raw text kept for the messages is dropped (outer)."""
     kind = source.kind
     dayfirst = "true" if kind == LEGACY else "false"
     columns = COLUMNS_BY_KIND[kind]
-    inner = ["staged.rowid AS record"]  # trimmed text, or the raw text where a parser reads it
-    typed = ["record"]
+    scope = scope_sql(columns["agency_code"], columns["subtier_code"], agencies)
+    if kind == DELTA:  # a deletion may name only the key; deleting an unknown key is harmless
+        scope = f"({scope} OR upper(trim(correction_delete_ind)) = 'D')"
+    inner = ["in_scope"]  # trimmed text, or the raw text where a parser reads it
+    typed = ["in_scope"]
     raw = []
     problems = []
-    for name in columns:
+    for name, column in columns.items():
+        parsed = name in AMOUNT_COLUMNS | DATE_COLUMNS | {"recipient_duns", "parent_duns"}
+        inner.append(f"CASE WHEN in_scope THEN {q(column) if parsed else f'trim({q(column)})'} END AS {name}")
         if name in AMOUNT_COLUMNS:
-            inner.append(f"staged.{name} AS {name}")
             typed += [f"parse_amount({name}) AS {name}", f"{name} AS {name}__raw"]
             problems.append(f"CASE WHEN {name} IS NULL THEN '{name} ' || {name}__raw || ' is not an amount' END")
             raw.append(f"{name}__raw")
         elif name in DATE_COLUMNS:
-            inner.append(f"staged.{name} AS {name}")
             typed += [f"parse_date({name}, {dayfirst}) AS {name}", f"{name} AS {name}__raw"]
             problems.append(
                 f"CASE WHEN {name} IS NULL AND nb({name}__raw) IS NOT NULL "
@@ -311,16 +299,13 @@ def normalised_sql(source: Source) -> str:
             )
             raw.append(f"{name}__raw")
         elif name in ("recipient_duns", "parent_duns"):
-            inner.append(f"staged.{name} AS {name}")
             typed.append(f"duns9({name}) AS {name}")
         elif name == "agency_code":
-            inner.append(f"trim(staged.{name}) AS {name}")
             typed.append(f"lpad(nbt({name}), 3, '0') AS {name}")
         else:
-            inner.append(f"trim(staged.{name}) AS {name}")
             typed.append(f"nbt({name}) AS {name}")
     if kind == DELTA:
-        inner.append("staged.delete_ind AS delete_ind")
+        inner.append("CASE WHEN in_scope THEN upper(trim(correction_delete_ind)) END AS delete_ind")
         typed.append("delete_ind")
     if kind in (TRANSACTIONS, DELTA, LEGACY, AWARDS):
         problems.append("CASE WHEN piid IS NULL THEN 'no award id (PIID)' END")
@@ -334,13 +319,17 @@ def normalised_sql(source: Source) -> str:
         problem = (f"CASE WHEN delete_ind = 'D' THEN CASE WHEN tx_key IS NULL THEN 'no unique key' "
                    f"ELSE '' END ELSE {problem} END")
     exclude = f" EXCLUDE ({', '.join(raw)})" if raw else ""
-    # A table, not a view: every later query (problems, recipients, awards, transactions) reads it.
     return (
-        f"CREATE OR REPLACE TABLE norm AS SELECT *{exclude} FROM ("
-        f"SELECT *, {problem} AS problem FROM ("
+        f"CREATE OR REPLACE TABLE staged AS SELECT *{exclude} FROM ("
+        f"SELECT *, CASE WHEN in_scope THEN {problem} END AS problem FROM ("
         f"SELECT {', '.join(typed)} FROM ("
-        f"SELECT {', '.join(inner)} FROM staged WHERE in_scope)))"
+        f"SELECT {', '.join(inner)} FROM ("
+        f"SELECT *, {scope} AS in_scope FROM {read_csv_sql(source)}))))"
     )
+
+
+# The records in scope, numbered from 0 after the header (rejected records are not staged).
+NORM = "CREATE OR REPLACE VIEW norm AS SELECT rowid AS record, * EXCLUDE (in_scope) FROM staged WHERE in_scope"
 
 
 def keyed_sql(source: Source) -> str:
