@@ -86,7 +86,8 @@ def serve(bind: str, port: int, workers: int | None, no_worker: bool, no_demo: b
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run every due job once, then exit.")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 60), help="Seconds between polls.")
+@click.option("--interval", default=0.25, show_default=True, type=click.FloatRange(0.05, 60),
+              help="Seconds between polls of the outbox when it is empty (a confirmation link waits at most this long).")
 def worker(once: bool, interval: float) -> None:
     """Send emails and run scheduled jobs (opening and closing letters, publishing batches)."""
     from undersigned.messaging.worker import run_worker

@@ -153,7 +153,7 @@ def publish_log_batches() -> int:
     return added
 
 
-def run_worker(*, once: bool = False, interval: float = 1.0) -> None:
+def run_worker(*, once: bool = False, interval: float = 0.25) -> None:
     running = True
 
     def stop(signum, frame):  # noqa: ARG001
