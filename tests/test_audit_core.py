@@ -477,14 +477,14 @@ def test_random_garbage_lines_never_raise(log, data):
 
 def audit_without_fast_path(lines, monkeypatch, **kwargs):
     with monkeypatch.context() as m:
-        m.setattr(audit_module._Auditor, "verified", lambda self, data: False)
+        m.setattr(audit_module._Auditor, "prepare", lambda self, data: None)
         return audit(lines, **kwargs)
 
 
 def test_the_fast_path_takes_the_valid_verified_signatures(log, monkeypatch):
     calls = []
-    original = audit_module._Auditor.verified
-    monkeypatch.setattr(audit_module._Auditor, "verified", lambda self, data: calls.append(original(self, data)) or calls[-1])
+    original = audit_module._Auditor.count_verified
+    monkeypatch.setattr(audit_module._Auditor, "count_verified", lambda self, *args: calls.append(original(self, *args)) or calls[-1])
     report = audit(log.lines_list)
     assert report.ok and report.tokens_verified == 60
     # All but the first of a batch (its new time is checked once) and the first of a company.

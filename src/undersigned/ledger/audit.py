@@ -6,12 +6,13 @@ what was checked, the counts, and every failure with the line number and leaf in
 raises on bad input: garbage, truncated gzip, bad JSON and wrong types all become failures.
 ``audit_file(path_or_file, …)`` opens a gzip-compressed export and does the same.
 
-Speed (bench/audit.py): a million verified signatures take about as long as ``cryptography``'s RSA-PSS
-verify of their tokens plus ~10 µs each. A verified signature that passes every check, in the one form
-its canonical JSON can take, is recognised by one regular expression and checked without building any
-JSON object (``_Auditor.verified``); every other line, and any verified signature that fails anything,
-goes through the general path (``_Auditor.line``), which parses it and names what is wrong. The fast
-path changes nothing unless it accepts the line, and a test checks that both paths give the same report.
+Speed (bench/audit.py): most of the time goes to ``cryptography``'s RSA-PSS verify of each token. A
+verified signature that passes every check, in the one form its canonical JSON can take, is recognised by
+one regular expression and checked without building any JSON object (``_Auditor.prepare``), its token
+verified together with the others of its block, and counted in order (``_Auditor.count_verified``);
+every other line, and any verified signature that fails anything, goes through the general path
+(``_Auditor.line``), which parses it and names what is wrong. The fast path changes nothing unless it
+accepts the line, and tests check that both paths give the same report.
 
 Checks (each failure's ``check``):
 
@@ -111,6 +112,7 @@ _PLAIN_MEMBER = rb'"[a-z_]{1,32}":(?:null|"[^"\\\x00-\x1f]*")'
 _PLAIN_DISPLAY = re.compile(rb"(?:%s(?:,%s)*)?" % (_PLAIN_MEMBER, _PLAIN_MEMBER))
 _DISPLAY_MEMBER = re.compile(rb'"([a-z_]{1,32})":(?:null|"([^"]*)")')
 _MAX_DISPLAYS_REMEMBERED = 4096
+_BLOCK_LINES = 256  # lines checked together (``_Auditor.check_block``)
 _READ_SIZE = 1 << 20  # compressed bytes read at a time
 _INFLATE_SIZE = 1 << 22  # decompressed bytes at a time, at most (a small file can expand a lot)
 
@@ -268,6 +270,19 @@ def _without_newlines(lines: Iterable[bytes]) -> Iterator[bytes]:
             yield _Unterminated(line)
 
 
+def _take(lines: Iterator[bytes], n: int) -> tuple[list[bytes], Exception | None]:
+    """The next ``n`` lines (fewer at the end), and the reader's exception if it failed."""
+    block: list[bytes] = []
+    try:
+        for data in lines:
+            block.append(data)
+            if len(block) == n:
+                break
+    except Exception as exc:  # noqa: BLE001 - reported by the caller
+        return block, exc
+    return block, None
+
+
 def audit_file(source: str | Path | IO[bytes], **kwargs: Any) -> AuditReport:
     """Audit a gzip-compressed export given by path or binary file object; see ``audit``."""
     if isinstance(source, (str, Path)):
@@ -356,6 +371,16 @@ class _TokenKey:
     public_key: Any
     modulus_bytes: int
     line: int
+
+
+def _verifies(key: _TokenKey, message: bytes, signature: bytes) -> bool:
+    """RSASSA-PSS-VERIFY (RFC 8017 §8.1.2), SHA-384, MGF1-SHA-384, sLen 48: exactly ``blindrsa.verify``,
+    without its per-call key checks (done once, when the key entry was read)."""
+    try:
+        key.public_key.verify(signature, message, _PSS, _SHA384)
+    except Exception:  # noqa: BLE001 - InvalidSignature, or anything else: ``line`` says what is wrong
+        return False
+    return True
 
 
 class _Auditor:
@@ -453,51 +478,77 @@ class _Auditor:
 
     def run(self, lines: Iterable[bytes]) -> AuditReport:
         """Check ``lines`` (without their ``\\n``; one that had none is an ``_Unterminated``)."""
-        verified, line = self.verified, self.line
-        try:
-            for data in lines:
-                self.line_no += 1
-                try:
-                    if type(data) is not bytes or not verified(data):
-                        line(data)
-                except Exception as exc:  # noqa: BLE001 - last resort: report, don't crash
-                    self.fail("internal", f"unexpected {type(exc).__name__} while checking this line: {exc}", self.line_no)
-        except ExportReadError as exc:
-            self.fail("read", f"{exc}; stopped after line {self.line_no}")
-        except Exception as exc:  # noqa: BLE001 - a reader's failure is a finding, never a traceback
-            self.fail("read", f"cannot read after line {self.line_no}: {type(exc).__name__}: {exc}")
+        lines = iter(lines)
+        size = 1  # then 2, 4, … _BLOCK_LINES: the key entries at the head of a log are read before the
+        # signatures that use them are prepared
+        while True:
+            block, problem = _take(lines, size)
+            self.check_block(block)
+            if isinstance(problem, ExportReadError):
+                self.fail("read", f"{problem}; stopped after line {self.line_no}")
+            elif problem is not None:  # a reader's failure is a finding, never a traceback
+                self.fail("read", f"cannot read after line {self.line_no}: {type(problem).__name__}: {problem}")
+            if problem is not None or len(block) < size:
+                break
+            size = min(2 * size, _BLOCK_LINES)
         self.finish()
         self.report.lines = self.line_no
         return self.report
 
-    def verified(self, data: bytes) -> bool:
-        """Check a verified signature that passes everything, in one pass over its line; False, having
-        changed nothing, for any line that is not one (``line`` then checks it and says what is wrong).
+    def check_block(self, block: list[bytes]) -> None:
+        """Check consecutive lines: valid verified signatures in three passes over the block (read them,
+        verify their tokens, count them in order), any other line with ``line``.
 
-        Accepts exactly the lines ``line`` accepts as valid verified signatures under the same state: the
-        expression fixes the members and their order, and each value between quotes must equal one checked
-        before (key id, its key's company, the previous entry's batch) or be checked here (base64url
-        text, display members written as RFC 8785 writes them).
+        Verifying a block's tokens one after another keeps OpenSSL's code and data in the processor's
+        caches: a line costs about a fifth less than when each line is checked from start to end.
         """
+        try:
+            prepared = [self.prepare(data) for data in block]
+        except Exception:  # noqa: BLE001 # pragma: no cover - a bug; ``line`` will say what is wrong
+            prepared = [None] * len(block)
+        verified = [item is not None and _verifies(item[0], item[2], item[3]) for item in prepared]
+        for data, item, ok in zip(block, prepared, verified):
+            self.line_no += 1
+            try:
+                if not (ok and self.count_verified(data, *item)):
+                    self.line(data)
+            except Exception as exc:  # noqa: BLE001 - last resort: report, don't crash
+                self.fail("internal", f"unexpected {type(exc).__name__} while checking this line: {exc}", self.line_no)
+
+    def prepare(self, data: bytes) -> tuple[_TokenKey, bytes, bytes, bytes] | None:
+        """(key, batch, token message, signature) of a verified signature line in the form ``line``
+        accepts, as far as the lines before it do not matter, or None: ``line`` will check it.
+
+        The expression fixes the members and their order; each value between quotes must equal one checked
+        before (key id and its key's company) or be checked here (base64url text, display members written
+        as RFC 8785 writes them); ``count_verified`` checks the rest in order.
+        """
+        if type(data) is not bytes:
+            return None
         match = _VERIFIED_LINE.match(data)
-        if match is None or self.ended or self.header is None:
-            return False
+        if match is None:
+            return None
         batch, company, display, kid, message_text, signature_text = match.groups()
         known = self.keys_by_raw_id.get(kid)
-        if known is None or batch != self.last_batch_raw:
-            return False
+        if known is None:
+            return None
         key, key_company, signature_chars = known
         if company != key_company or len(signature_text) != signature_chars:
-            return False
+            return None
         if display not in self.plain_displays and not self.plain_display(display):
-            return False
+            return None
         message, signature = _b64u_bytes(message_text), _b64u_bytes(signature_text)
-        c = self.company_index.get(key.company)
-        if message is None or signature is None or message in self.tokens or c is None:
+        if message is None or signature is None:
+            return None
+        return key, batch, message, signature
+
+    def count_verified(self, data: bytes, key: _TokenKey, batch: bytes, message: bytes, signature: bytes) -> bool:
+        """Count a prepared verified signature whose token verified, unless the lines before it forbid
+        (it has a new batch time, its token was used before, …); False, having changed nothing, if so."""
+        if self.ended or self.header is None or batch != self.last_batch_raw or message in self.tokens:
             return False
-        try:
-            key.public_key.verify(signature, message, _PSS, _SHA384)
-        except InvalidSignature:
+        c = self.company_index.get(key.company)
+        if c is None:
             return False
         self.tokens[message] = self.cr.size
         self.report.tokens_verified += 1
