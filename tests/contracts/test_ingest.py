@@ -1,6 +1,7 @@
 """`undersigned contracts ingest`: real files from ../shared/data, and generated ones in the exact formats."""
 
 import zipfile
+from decimal import Decimal
 
 import pytest
 
@@ -137,3 +138,25 @@ def test_it_needs_the_dictionary_for_header_less_legacy_files(companies, tmp_pat
     assert result.exit_code == 1 and "column dictionary" in result.output
     result = run("ingest", "--legacy-columns", LEGACY / "follow_the_money_data_dictionary.csv", copy)
     assert result.exit_code == 0, result.output
+
+
+def test_it_gives_new_awards_the_figures_a_reload_would_compute(companies, tmp_path):
+    path = write_transactions(tmp_path / "a.csv", [
+        transaction(piid="STOPPED", mod="0", action_date="2024-01-05"),
+        transaction(piid="STOPPED", mod="P00001", action_date="2024-02-05", transaction_description="STOP WORK ORDER"),
+        transaction(piid="RUNNING", period_of_performance_current_end_date="2099-01-01", federal_action_obligation="1,234.56"),
+        transaction(piid="CLOSED", mod="0", action_date="2023-09-30"),
+        transaction(piid="CLOSED", mod="P00002", action_type_code="K", federal_action_obligation="-0.01"),
+        transaction(piid="TWICE", federal_action_obligation="1", period_of_performance_current_end_date="2024-06-30"),
+        transaction(piid="TWICE", federal_action_obligation="2", period_of_performance_current_end_date="2024-06-30"),
+    ])  # TWICE: the same key twice, the last row counts
+    figures = ["piid", "transaction_count", "transaction_total", "obligated", "first_action_date", "last_action_date",
+               "fiscal_year", "status"]
+    assert run("ingest", path).exit_code == 0
+    first = sorted(Award.objects.values_list(*figures))
+    assert run("ingest", path).exit_code == 0  # the awards exist now: the database computes their figures
+    assert sorted(Award.objects.values_list(*figures)) == first
+    status = {piid: (count, total, state) for piid, count, total, _, _, _, _, state in first}
+    assert status == {"STOPPED": (2, 2000, "stop_work"), "RUNNING": (1, Decimal("1234.56"), "active"),
+                      "CLOSED": (2, Decimal("999.99"), "closed"), "TWICE": (1, 2, "ended")}
+    assert Award.objects.get(piid="CLOSED").fiscal_year == 2023

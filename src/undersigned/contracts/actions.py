@@ -55,17 +55,19 @@ def upsert_awards_from_transactions(rows: Iterable[tuple], now: datetime | None 
     return keys
 
 
-def upsert_award_rows(duck) -> set[str]:
+def upsert_award_rows(duck) -> tuple[set[str], set[str]]:
     """The same from the rows DuckDB made ready (table ``award_rows``, see ``sources.award_rows_sql``), their
-    figures included: an award new to the database goes in final. Returns the award keys."""
+    figures included: an award new to the database goes in final. Returns the award keys, and those of the
+    awards that went in new."""
+    fresh: set[str] = set()
     db.upsert_query(duck, "SELECT * FROM award_rows ORDER BY 1", AWARD, sources.AWARD_ROW_COLUMNS, ["award_key"],
-                    update=_award_tx_update(), split=True)
+                    update=_award_tx_update(), split=True, fresh=fresh)
     # Python's upper case of the text that is not ASCII (DuckDB left it blank), where this load's text won.
     fixes = [(_search_text(piid, description), key) for key, piid, description in duck.execute(
         "SELECT award_key, piid, description FROM award_rows WHERE search_text = ''").fetchall()]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {AWARD} SET search_text = %s WHERE award_key = %s AND search_text = ''", fixes)
-    return {key for (key,) in duck.execute("SELECT award_key FROM award_rows").fetchall()}
+    return {key for (key,) in duck.execute("SELECT award_key FROM award_rows").fetchall()}, fresh
 
 
 def _award_tx_update() -> dict[str, str]:
@@ -156,23 +158,28 @@ def upsert_subawards(rows: Iterable[tuple], on_batch=None) -> int:
     return db.upsert(SubAward._meta.db_table, columns, ["key"], clipped, on_batch=on_batch)
 
 
-def refresh_awards(award_keys: set[str], recipient_keys: set[str] | None = None, *, today: date | None = None) -> None:
+def refresh_awards(award_keys: set[str], recipient_keys: set[str] | None = None, *, today: date | None = None,
+                   settled: set[str] = frozenset()) -> None:
     """Recompute what is derived for the awards a load touched: total (sum of modifications, else the
-    summary's), dates, fiscal year, status; then link their recipients and assign categories."""
+    summary's), dates, fiscal year, status; then link their recipients and assign categories.
+
+    ``settled``: awards the load put in new, with figures DuckDB derived from all their transactions (the
+    file's): theirs are not recomputed."""
     from undersigned.contracts import attribution, categories
 
     today = today or timezone.localdate()
     if award_keys:
-        db.temp_keys("touched_award", award_keys)
-        # One pass over the touched awards' transactions (an index range each), then one UPDATE of the awards
-        # whose figures change (after a first load, none: they went in with their figures; see ``derived``).
+        db.temp_keys("touched_award", award_keys, flagged=settled)
+        # One pass over the other touched awards' transactions (an index range each), then one UPDATE of the
+        # awards whose figures change.
         columns = derived.columns_sql("a", AWARD, today)
         sets = ", ".join(f"{column} = {expression}" for column, expression in columns.items())
         changed = " OR ".join(
             f"abs({AWARD}.{column} - {expression}) >= 0.005" if column in derived.MONEY  # SQLite sums in floats
             else db.differs(f"{AWARD}.{column}", expression)
             for column, expression in columns.items())
-        db.execute(f"UPDATE {AWARD} SET {sets} FROM ({derived.figures_sql(TX, 'touched_award', percent='%%')}) AS a "
+        unsettled = "(SELECT key FROM touched_award WHERE NOT flag)"
+        db.execute(f"UPDATE {AWARD} SET {sets} FROM ({derived.figures_sql(TX, unsettled, percent='%%')}) AS a "
                    f"WHERE {AWARD}.award_key = a.award_key AND ({changed})")
         db.execute(f"DELETE FROM {AWARD} WHERE award_key IN (SELECT key FROM touched_award) "
                    "AND transaction_count = 0 AND summary_obligated IS NULL")

@@ -138,5 +138,5 @@ def assign(award_keys: set[str] | None) -> int:
     found = [(key, category.slug, rule.id[:80], explanation[:300])
              for key, description, psc, naics in rows
              for category, rule, explanation in categorise(description or "", psc or "", naics or "")]
-    db.upsert(tags, ["award_id", "category", "rule", "explanation"], ["award_id", "category"], found, update={})
+    db.insert(tags, ["award_id", "category", "rule", "explanation"], found)  # the awards' tags were deleted above
     return len(found)

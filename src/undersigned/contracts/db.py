@@ -56,10 +56,30 @@ def upsert(table: str, columns: list[str], key: list[str], rows: Iterable[Sequen
     return upsert_batches(table, columns, key, batches(rows), update=update, on_batch=on_batch)
 
 
+def insert(table: str, columns: list[str], rows: Iterable[Sequence]) -> int:
+    """Insert rows none of which can be stored already (the caller deleted or just created what they
+    replace): COPY straight into the table on PostgreSQL, plain INSERTs on SQLite."""
+    count = 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    connection.ensure_connection()
+    for batch in batches(rows):
+        connection.connection.executemany(sql, _for_sqlite(batch))
+        count += len(batch)
+    return count
+
+
 def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Iterable[Sequence[Sequence]], *,
-                   update: dict[str, str] | None = None, on_batch=None, split: bool = False) -> int:
+                   update: dict[str, str] | None = None, on_batch=None, split: bool = False,
+                   fresh: set | None = None) -> int:
     """``upsert`` of rows that come in lists already (``fetchmany`` from DuckDB): no Python per row on
-    SQLite when the values are text, numbers and NULLs."""
+    SQLite when the values are text, numbers and NULLs. ``fresh``, with ``split``: gets the keys of the
+    rows that went in new (their key was stored nowhere)."""
     conflict = _on_conflict(table, columns, key, update)
     count = 0
     if connection.vendor == "postgresql":
@@ -89,12 +109,13 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
     for batch in chunks:
         if not batch:
             continue
-        if not all(type(value) in _PLAIN for value in batch[0]):
-            batch = [tuple(_sqlite(value) for value in row) for row in batch]
+        batch = _for_sqlite(batch)
         if split:
             new, old = _new_and_old(raw, table, key[0], at, batch)
             if new:
                 raw.executemany(insert, new)
+                if fresh is not None:
+                    fresh.update(row[at] for row in new)
             if old:
                 raw.executemany(sql, old)
         else:
@@ -126,14 +147,16 @@ def _merge(table: str, columns: list[str], select: str, conflict: str, fill) -> 
 
 
 def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str], *, params: dict | None = None,
-                 update: dict[str, str] | None = None, split: bool = False, on_batch=None) -> int:
+                 update: dict[str, str] | None = None, split: bool = False, on_batch=None,
+                 fresh: set | None = None) -> int:
     """``upsert`` of the rows of a DuckDB query (in ``columns`` order, at most one row per key).
 
     PostgreSQL: DuckDB writes them to a CSV file (NULL unquoted and empty, an empty text quoted: as COPY's
-    CSV format reads them) and COPY reads the file. SQLite: ``fetchmany`` batches to ``executemany``."""
+    CSV format reads them) and COPY reads the file. SQLite: ``fetchmany`` batches to ``executemany``.
+    ``fresh``: as for ``upsert_batches`` (on PostgreSQL, all keys or none)."""
     if connection.vendor != "postgresql":
         return upsert_batches(table, columns, key, fetched(duck, sql, params), update=update, on_batch=on_batch,
-                              split=split)
+                              split=split, fresh=fresh)
     conflict = _on_conflict(table, columns, key, update)
     with tempfile.TemporaryDirectory(prefix="undersigned-copy-") as directory:
         path = Path(directory) / f"{table}.csv"
@@ -144,7 +167,10 @@ def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str],
                 while chunk := rows.read(1 << 20):
                     copy.write(chunk)
 
-        if not (split and _copied_straight(table, fill)):
+        if split and _copied_straight(table, fill):
+            if fresh is not None:
+                fresh.update(found for (found,) in duck.execute(f"SELECT {key[0]} FROM ({sql})", params).fetchall())
+        else:
             _merge(table, columns, ", ".join(columns), conflict, fill)
     if on_batch:
         on_batch(count)
@@ -172,6 +198,13 @@ def fetched(duck, sql: str, params: dict | None = None, size: int = BATCH) -> It
 
 
 _PLAIN = (str, int, type(None))
+
+
+def _for_sqlite(batch: Sequence[Sequence]) -> Sequence[Sequence]:
+    """The rows with their values as SQLite takes them (no Python per value when the first row is plain)."""
+    if all(type(value) in _PLAIN for value in batch[0]):
+        return batch
+    return [tuple(_sqlite(value) for value in row) for row in batch]
 
 
 def _new_and_old(raw, table: str, key: str, at: int, batch: Sequence[Sequence]) -> tuple[list, list]:
@@ -220,11 +253,12 @@ def execute(sql: str, params: Sequence = ()) -> int:
         return cursor.rowcount
 
 
-def temp_keys(name: str, keys: Iterable[str]) -> None:
-    """A temporary one-column table of keys (the awards a load touched), for set-based updates."""
+def temp_keys(name: str, keys: Iterable[str], flagged: set[str] = frozenset()) -> None:
+    """A temporary table of keys (the awards a load touched), for set-based updates; ``flag`` is true for
+    the keys in ``flagged``."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE TEMP TABLE {name} (key VARCHAR(240) PRIMARY KEY)")
-    upsert(name, ["key"], ["key"], [(key,) for key in sorted(keys)], update={})
+        cursor.execute(f"CREATE TEMP TABLE {name} (key VARCHAR(240) PRIMARY KEY, flag BOOLEAN NOT NULL)")
+    insert(name, ["key", "flag"], ((key, key in flagged) for key in sorted(keys)))
     if connection.vendor == "postgresql":
         execute(f"ANALYZE {name}")

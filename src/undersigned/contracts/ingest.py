@@ -70,6 +70,19 @@ class Report:
         return self.rows_read / self.seconds if self.seconds else 0.0
 
 
+@dataclass
+class Changes:
+    """What the members of one PATH changed, for the refresh at its end."""
+
+    awards: set[str] = field(default_factory=set)
+    settled: set[str] = field(default_factory=set)  # put in new with their figures, and touched by nothing since
+    recipients: set[str] = field(default_factory=set)
+
+    def touch(self, keys: set[str], fresh: set[str] = frozenset()) -> None:
+        self.awards |= keys
+        self.settled = (self.settled - keys) | fresh
+
+
 class Progress:
     """What the loader tells whoever watches (a rich progress bar in the CLI; nothing in tests)."""
 
@@ -137,8 +150,7 @@ def _ingest_path(path: Path, agencies: list[str], strict: bool, dictionary: list
                  progress: Progress) -> list[Report]:
     reports: list[Report] = []
     now = timezone.now()
-    touched: set[str] = set()
-    recipients: set[str] = set()
+    changes = Changes()
     try:
         with transaction.atomic(), _members(path) as members:
             db.prepare_bulk_work()
@@ -147,7 +159,7 @@ def _ingest_path(path: Path, agencies: list[str], strict: bool, dictionary: list
                 report = Report(label, source.kind)
                 started = time.monotonic()
                 if source.kind in sources.LOADABLE:
-                    _load(source, agencies, strict, report, touched, recipients, progress, now)
+                    _load(source, agencies, strict, report, changes, progress, now)
                 elif source.kind == sources.ENTITY_NAMES:
                     _load_entity_names(source, report)
                 elif source.kind == sources.DICTIONARY:
@@ -156,10 +168,11 @@ def _ingest_path(path: Path, agencies: list[str], strict: bool, dictionary: list
                     report.note = "a list of column names; nothing to load"
                 report.seconds = time.monotonic() - started
                 reports.append(report)
-            if touched or recipients:
+            if changes.awards or changes.recipients:
                 from undersigned.contracts.actions import refresh_awards
 
-                refresh_awards(touched, recipients, today=timezone.localdate(now))
+                refresh_awards(changes.awards, changes.recipients, today=timezone.localdate(now),
+                               settled=changes.settled)
                 db.analyze(PLANNED_COLUMNS)
                 reports[-1].awards_new = Award.objects.filter(first_loaded_at=now).count()
             for report in reports:
@@ -217,8 +230,8 @@ def _run_with_progress(con: duckdb.DuckDBPyConnection, sql: str, progress: Progr
     progress.scanned(1.0)
 
 
-def _load(source: sources.Source, agencies: list[str], strict: bool, report: Report, touched: set[str],
-          recipients: set[str], progress: Progress, now) -> None:
+def _load(source: sources.Source, agencies: list[str], strict: bool, report: Report, changes: Changes,
+          progress: Progress, now) -> None:
     con = _duckdb()
     try:
         progress.start(source.label, source.path.stat().st_size)
@@ -232,7 +245,7 @@ def _load(source: sources.Source, agencies: list[str], strict: bool, report: Rep
             more = len(report.problems) - 20
             raise IngestError(shown + (f"\n… and {more} more" if more > 0 else ""))
         progress.loading(report.rows_in_scope)
-        _write(con, source, report, touched, recipients, progress, now)
+        _write(con, source, report, changes, progress, now)
     finally:
         con.close()
 
@@ -257,8 +270,8 @@ def _problems(con: duckdb.DuckDBPyConnection, source: sources.Source) -> list[Pr
     return problems
 
 
-def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Report, touched: set[str],
-           recipients: set[str], progress: Progress, now) -> None:
+def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Report, changes: Changes,
+           progress: Progress, now) -> None:
     from undersigned.contracts.actions import (
         upsert_award_rows,
         upsert_awards_from_summaries,
@@ -275,22 +288,22 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
         if deleted:
             from undersigned.contracts.actions import delete_transactions
 
-            touched.update(delete_transactions(deleted))
+            changes.touch(delete_transactions(deleted))
             report.rows_deleted = len(deleted)
             progress.loaded(len(deleted))
     if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
         con.execute(sources.TX_ROWS)
         con.execute(sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)))
-        recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_TX)))
-        touched.update(upsert_award_rows(con))
+        changes.recipients |= upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_TX))
+        changes.touch(*upsert_award_rows(con))
         report.rows_loaded = upsert_transaction_rows(con, on_batch=progress.loaded)
     elif kind == sources.AWARDS:
-        recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_AWARDS)))
+        changes.recipients |= upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_AWARDS))
         keys = upsert_awards_from_summaries(_stream(con, sources.AWARDS_FROM_SUMMARIES), now, on_batch=progress.loaded)
-        touched.update(keys)
+        changes.touch(keys)
         report.rows_loaded = len(keys)
     elif kind == sources.SUBAWARDS:
-        recipients.update(upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_SUBAWARDS)))
+        changes.recipients |= upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_SUBAWARDS))
         report.rows_loaded = upsert_subawards(_stream(con, sources.SUBAWARDS_SQL), on_batch=progress.loaded)
 
 
