@@ -238,7 +238,7 @@ def _load(source: sources.Source, agencies: list[str], strict: bool, report: Rep
         _run_with_progress(con, sources.staging_sql(source, agencies), progress)
         report.rows_read, report.rows_in_scope = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE in_scope) FROM staged").fetchone()
-        con.execute(sources.NORM)
+        con.execute(sources.normalised_sql(source))
         report.problems = _problems(con, source)
         if report.problems and strict:
             shown = "\n".join(str(problem) for problem in report.problems[:20])

@@ -269,24 +269,36 @@ def _literal(text: str) -> str:
 
 def staging_sql(source: Source, agencies: list[str]) -> str:
     """One pass over the file, to the table ``staged``: a row for every record, so that the records read
-    can be counted and a record's number is its ``rowid``; for the records in scope, the kept columns typed,
-    with a ``problem`` text for those that cannot be loaded (out of scope, every column is NULL).
+    can be counted and a record's number is its ``rowid``. The kept columns of a record in scope are a list
+    (``kept``, in ``COLUMNS_BY_KIND`` order): out of scope, that list is NULL and costs nothing to store,
+    where NULL columns cost as much as full ones (the file holds ten times more records than the load)."""
+    columns = COLUMNS_BY_KIND[source.kind]
+    scope = scope_sql(columns["agency_code"], columns["subtier_code"], agencies)
+    kept = [q(column) for column in columns.values()]
+    if source.kind == DELTA:  # a deletion may name only the key; deleting an unknown key is harmless
+        scope = f"({scope} OR upper(trim(correction_delete_ind)) = 'D')"
+        kept.append("upper(trim(correction_delete_ind))")
+    return (
+        f"CREATE OR REPLACE TABLE staged AS SELECT in_scope, CASE WHEN in_scope THEN [{', '.join(kept)}] END AS kept "
+        f"FROM (SELECT *, {scope} AS in_scope FROM {read_csv_sql(source)})"
+    )
+
+
+def normalised_sql(source: Source) -> str:
+    """The staged records in scope, typed, with a ``problem`` text for those that cannot be loaded.
 
     Each value is trimmed and parsed once (innermost query), the problems are read off the parsed values
     (middle), and the raw text kept for the messages is dropped (outer)."""
     kind = source.kind
     dayfirst = "true" if kind == LEGACY else "false"
     columns = COLUMNS_BY_KIND[kind]
-    scope = scope_sql(columns["agency_code"], columns["subtier_code"], agencies)
-    if kind == DELTA:  # a deletion may name only the key; deleting an unknown key is harmless
-        scope = f"({scope} OR upper(trim(correction_delete_ind)) = 'D')"
-    inner = ["in_scope"]  # trimmed text, or the raw text where a parser reads it
-    typed = ["in_scope"]
+    inner = ["rowid AS record"]  # trimmed text, or the raw text where a parser reads it
+    typed = ["record"]
     raw = []
     problems = []
-    for name, column in columns.items():
+    for at, name in enumerate(columns, start=1):
         parsed = name in AMOUNT_COLUMNS | DATE_COLUMNS | {"recipient_duns", "parent_duns"}
-        inner.append(f"CASE WHEN in_scope THEN {q(column) if parsed else f'trim({q(column)})'} END AS {name}")
+        inner.append(f"{f'kept[{at}]' if parsed else f'trim(kept[{at}])'} AS {name}")
         if name in AMOUNT_COLUMNS:
             typed += [f"parse_amount({name}) AS {name}", f"{name} AS {name}__raw"]
             problems.append(f"CASE WHEN {name} IS NULL THEN '{name} ' || {name}__raw || ' is not an amount' END")
@@ -305,7 +317,7 @@ def staging_sql(source: Source, agencies: list[str]) -> str:
         else:
             typed.append(f"nbt({name}) AS {name}")
     if kind == DELTA:
-        inner.append("CASE WHEN in_scope THEN upper(trim(correction_delete_ind)) END AS delete_ind")
+        inner.append(f"kept[{len(columns) + 1}] AS delete_ind")
         typed.append("delete_ind")
     if kind in (TRANSACTIONS, DELTA, LEGACY, AWARDS):
         problems.append("CASE WHEN piid IS NULL THEN 'no award id (PIID)' END")
@@ -319,17 +331,13 @@ def staging_sql(source: Source, agencies: list[str]) -> str:
         problem = (f"CASE WHEN delete_ind = 'D' THEN CASE WHEN tx_key IS NULL THEN 'no unique key' "
                    f"ELSE '' END ELSE {problem} END")
     exclude = f" EXCLUDE ({', '.join(raw)})" if raw else ""
+    # A table, not a view: every later query (problems, recipients, awards, transactions) reads it.
     return (
-        f"CREATE OR REPLACE TABLE staged AS SELECT *{exclude} FROM ("
-        f"SELECT *, CASE WHEN in_scope THEN {problem} END AS problem FROM ("
+        f"CREATE OR REPLACE TABLE norm AS SELECT *{exclude} FROM ("
+        f"SELECT *, {problem} AS problem FROM ("
         f"SELECT {', '.join(typed)} FROM ("
-        f"SELECT {', '.join(inner)} FROM ("
-        f"SELECT *, {scope} AS in_scope FROM {read_csv_sql(source)}))))"
+        f"SELECT {', '.join(inner)} FROM staged WHERE in_scope)))"
     )
-
-
-# The records in scope, numbered from 0 after the header (rejected records are not staged).
-NORM = "CREATE OR REPLACE VIEW norm AS SELECT rowid AS record, * EXCLUDE (in_scope) FROM staged WHERE in_scope"
 
 
 def keyed_sql(source: Source) -> str:
