@@ -16,6 +16,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,10 +294,13 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
             progress.loaded(len(deleted))
     if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
         con.execute(sources.TX_ROWS)
-        con.execute(sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)))
+        # DuckDB derives the awards (on another core) while the database takes the transactions.
+        with ThreadPoolExecutor(1) as pool, con.cursor() as other:
+            awards = pool.submit(other.execute, sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)))
+            report.rows_loaded = upsert_transaction_rows(con, on_batch=progress.loaded)
+            awards.result()
         changes.recipients |= upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_TX))
         changes.touch(*upsert_award_rows(con))
-        report.rows_loaded = upsert_transaction_rows(con, on_batch=progress.loaded)
     elif kind == sources.AWARDS:
         changes.recipients |= upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_AWARDS))
         keys = upsert_awards_from_summaries(_stream(con, sources.AWARDS_FROM_SUMMARIES), now, on_batch=progress.loaded)
