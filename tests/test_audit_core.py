@@ -478,18 +478,23 @@ def test_random_garbage_lines_never_raise(log, data):
 def audit_without_fast_path(lines, monkeypatch, **kwargs):
     with monkeypatch.context() as m:
         m.setattr(audit_module._Auditor, "prepare", lambda self, data: None)
+        m.setattr(audit_module._Auditor, "count_self_reported", lambda self, data: False)
         return audit(lines, **kwargs)
 
 
-def test_the_fast_path_takes_the_valid_verified_signatures(log, monkeypatch):
-    calls = []
-    original = audit_module._Auditor.count_verified
-    monkeypatch.setattr(audit_module._Auditor, "count_verified", lambda self, *args: calls.append(original(self, *args)) or calls[-1])
+def test_the_fast_path_takes_the_valid_signatures(log, monkeypatch):
+    calls = {"count_verified": [], "count_self_reported": []}
+    for name, results in calls.items():
+        original = getattr(audit_module._Auditor, name)
+        monkeypatch.setattr(
+            audit_module._Auditor, name, lambda self, *args, original=original, results=results: results.append(original(self, *args)) or results[-1]
+        )
     report = audit(log.lines_list)
     assert report.ok and report.tokens_verified == 60
     # All but the first of a batch (its new time is checked once) and the first of a company.
     batches, companies = len(log.tree_heads) - 1, len(log.companies)
-    assert 60 - batches - companies <= calls.count(True) < 60
+    assert 60 - batches - companies <= calls["count_verified"].count(True) < 60
+    assert 15 - batches - companies <= calls["count_self_reported"].count(True) <= 15
 
 
 def same_reports(lines, monkeypatch):
@@ -531,9 +536,42 @@ def test_the_fast_path_reports_like_the_general_path(log, monkeypatch, change):
     same_reports(lines, monkeypatch)
 
 
-def test_the_fast_path_reports_hand_written_variants_like_the_general_path(log, monkeypatch):
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda o: o.update(company=None if o["company"] else "google"),
+        lambda o: o.update(company="unknown"),
+        lambda o: o.update(company="Google"),
+        lambda o: o.update(id=o["id"].upper()),
+        lambda o: o.update(id=o["id"][:-1]),
+        lambda o: o.update(batch="2099-01-20T10:05:00Z"),
+        lambda o: o.update(batch="2026-01-20T10:5:00Z"),
+        lambda o: o.update(display={"name": "Ada\nL.", "role": None}),
+    ],
+)
+def test_the_fast_path_reports_self_reported_signatures_like_the_general_path(log, monkeypatch, change):
     lines = list(log.lines_list)
-    i, _leaf, obj = find(lines, lambda o: o.get("type") == "verified")
+    positions = [i for i, _leaf in entry_positions(lines) if b'"type":"self_reported"' in lines[i]]
+    i = positions[len(positions) // 2]
+    obj = json.loads(lines[i])
+    change(obj)
+    lines[i] = line_of(obj)
+    same_reports(reseal(lines, log.log_key), monkeypatch)
+    same_reports(lines, monkeypatch)
+
+
+@pytest.mark.parametrize("kind, message", [("verified", "already appears at leaf"), ("self_reported", "appears twice")])
+def test_the_fast_path_reports_a_signature_given_twice_like_the_general_path(log, monkeypatch, kind, message):
+    lines = list(log.lines_list)
+    i, _leaf, _obj = find(lines, lambda o: o.get("type") == kind)
+    lines.insert(i + 1, lines[i])
+    assert message in same_reports(reseal(lines, log.log_key), monkeypatch).failures[0].message
+
+
+@pytest.mark.parametrize("kind", ["verified", "self_reported"])
+def test_the_fast_path_reports_hand_written_variants_like_the_general_path(log, monkeypatch, kind):
+    lines = list(log.lines_list)
+    i, _leaf, obj = find(lines, lambda o: o.get("type") == kind)
     line = lines[i]
     display = line[line.index(b'"display":{') + 11 : line.index(b"}")]
     for other in [
@@ -551,9 +589,6 @@ def test_the_fast_path_reports_hand_written_variants_like_the_general_path(log, 
     same_reports(lines, monkeypatch)
     lines[i] = line.replace(b'"kind"', b'"kind" ')
     same_reports(lines, monkeypatch)
-    duplicate = list(log.lines_list)
-    duplicate.insert(i + 1, line)
-    assert "already appears" in same_reports(reseal(duplicate, log.log_key), monkeypatch).failures[0].message
     assert same_reports([lines[0][:-1] + b" \n"] + log.lines_list[1:], monkeypatch).failures  # no valid header
     assert same_reports(log.lines_list + [line], monkeypatch).failures  # after the end line
 
@@ -570,10 +605,10 @@ def test_strict_base64url_decoding_takes_exactly_the_canonical_texts(text):
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_any_changed_byte_of_a_verified_signature_is_reported_like_the_general_path(log, monkeypatch, data):
+def test_any_changed_byte_of_a_signature_is_reported_like_the_general_path(log, monkeypatch, data):
     lines = list(log.lines_list)
-    verified = [i for i, _leaf in entry_positions(lines) if b'"type":"verified"' in lines[i]]
-    i = data.draw(st.sampled_from(verified))
+    signatures = [i for i, _leaf in entry_positions(lines) if b'"kind":"signature"' in lines[i]]
+    i = data.draw(st.sampled_from(signatures))
     pos = data.draw(st.integers(0, len(lines[i]) - 2))
     line = bytearray(lines[i])
     line[pos] = data.draw(st.sampled_from([*b'"\\{},:0aA_-\x00\xff', line[pos] ^ 1]))
