@@ -136,7 +136,7 @@ class Award(models.Model):
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="awards",
                                 db_index=False)
     link_method = models.CharField(max_length=20, choices=LinkMethod.choices, blank=True)
-    first_loaded_at = models.DateTimeField(db_index=True)
+    first_loaded_at = models.DateTimeField()  # no index: feeds find their awards by company or category first
     updated_at = models.DateTimeField()
 
     class Meta:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Sum, When
+from django.db.models import Case, Count, F, Sum, When, Window
 
 from undersigned.companies.models import Company
 from undersigned.contracts.agencies import agency_label
@@ -85,32 +85,31 @@ def company_record(company: Company, limit: int | None = None) -> CompanyRecord:
     """Everything shown about a company; ``limit`` keeps only the newest awards (totals stay whole)."""
     ids = descendants(company)
     mine = Award.objects.filter(company_id__in=ids)
-    awards = mine.select_related("recipient").order_by("-first_action_date", "award_key")
+    # The total and the count of all the company's awards ride along on each row of the newest ones.
+    awards = (mine.select_related("recipient").order_by("-first_action_date", "award_key")
+              .annotate(all_obligated=Window(Sum("obligated")), all_count=Window(Count("pk"))))
     awards = list(awards[:limit] if limit else awards)
-    totals = mine.aggregate(total=Sum("obligated"), count=Count("pk"))
-    total = totals["total"] or Decimal("0")
-    cells: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    rows = (Transaction.objects.filter(award__company_id__in=ids)
-            .values("fiscal_year", "award__subtier_code", "award__subtier_name")
-            .annotate(amount=Sum("obligation")).order_by())
-    for row in rows:
-        label = agency_label(row["award__subtier_code"], row["award__subtier_name"])
-        cells[row["fiscal_year"] or 0][label] += row["amount"] or Decimal(0)
-    # What a summary file's total holds beyond the modifications loaded: in the award's first fiscal year
-    # when no modification is loaded, else in the fiscal year of its latest action.
+    total = (awards[0].all_obligated if awards else None) or Decimal("0")
+    # By fiscal year and agency: the modifications loaded, and what a summary file's total holds beyond
+    # them (in the award's first fiscal year when no modification is loaded, else in that of its latest
+    # action). One query for both.
+    modifications = (Transaction.objects.filter(award__company_id__in=ids)
+                     .values(year=F("fiscal_year"), code=F("award__subtier_code"), name=F("award__subtier_name"))
+                     .annotate(amount=Sum("obligation")).order_by())
     year = Case(When(transaction_count=0, then=F("fiscal_year")), default=F("summary_last_fiscal_year"))
-    rows = (mine.filter(summary_obligated__isnull=False).exclude(obligated=F("transaction_total"))
-            .annotate(year=year).values("year", "subtier_code", "subtier_name")
-            .annotate(amount=Sum(F("obligated") - F("transaction_total"))).order_by())
-    for row in rows:
-        cells[row["year"] or 0][agency_label(row["subtier_code"], row["subtier_name"])] += row["amount"] or Decimal(0)
+    beyond = (mine.filter(summary_obligated__isnull=False).exclude(obligated=F("transaction_total"))
+              .values(year=year, code=F("subtier_code"), name=F("subtier_name"))
+              .annotate(amount=Sum(F("obligated") - F("transaction_total"))).order_by())
+    cells: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in modifications.union(beyond, all=True):
+        cells[row["year"] or 0][agency_label(row["code"], row["name"])] += row["amount"] or Decimal(0)
     by_year = {str(year) if year else "unknown": dict(sorted(agencies.items()))
                for year, agencies in sorted(cells.items(), reverse=True)}
     mentions = list(Mention.objects.filter(company_id__in=ids).select_related("award", "award__recipient")
                     .order_by("-award__first_action_date")[:500])
     subawards = list(SubAward.objects.filter(company_id__in=ids).order_by("-action_date")[:500])
     return CompanyRecord(company, total, by_year, awards, categories_of([a.award_key for a in awards]), mentions,
-                         subawards, totals["count"])
+                         subawards, awards[0].all_count if awards else 0)
 
 
 def company_contracts(company: Company) -> dict:
