@@ -122,7 +122,9 @@ def locate_line(path: Path, needle: str) -> int | None:
 # --- DuckDB -----------------------------------------------------------------------------------------
 
 MACROS = f"""
-CREATE OR REPLACE MACRO nb(s) AS CASE WHEN s IS NULL OR upper(trim(s)) IN ('', 'NAN', 'NULL', 'NONE') THEN NULL ELSE trim(s) END;
+-- trim, without a copy of the (nearly all) values that have no space to trim: a third of the typing's time.
+CREATE OR REPLACE MACRO tr(s) AS CASE WHEN prefix(s, ' ') OR suffix(s, ' ') THEN trim(s) ELSE s END;
+CREATE OR REPLACE MACRO nb(s) AS CASE WHEN s IS NULL OR upper(tr(s)) IN ('', 'NAN', 'NULL', 'NONE') THEN NULL ELSE tr(s) END;
 CREATE OR REPLACE MACRO nbt(t) AS CASE WHEN strlen(t) > 4 THEN t WHEN upper(t) IN ('', 'NAN', 'NULL', 'NONE') THEN NULL ELSE t END;
 CREATE OR REPLACE MACRO yy(t) AS CASE WHEN length(t) = 2 THEN t::INT + CASE WHEN t::INT <= 68 THEN 2000 ELSE 1900 END ELSE t::INT END;
 CREATE OR REPLACE MACRO mkdate(y, m, d) AS TRY_CAST(printf('%04d-%02d-%02d', y, m, d) AS DATE);
@@ -132,17 +134,17 @@ CREATE OR REPLACE MACRO parse_date(s, dayfirst) AS CASE
     WHEN s IS NULL THEN NULL
     WHEN regexp_full_match(s, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST(s AS DATE)
     WHEN nb(s) IS NULL THEN NULL
-    WHEN regexp_matches(trim(s), '{ISO_DATE_SQL}')
-        THEN mkdate(iso_part(trim(s), 1)::INT, iso_part(trim(s), 2)::INT, iso_part(trim(s), 3)::INT)
-    WHEN regexp_matches(trim(s), '{SLASH_DATE_SQL}') THEN CASE WHEN dayfirst
-        THEN mkdate(yy(sl_part(trim(s), 3)), sl_part(trim(s), 2)::INT, sl_part(trim(s), 1)::INT)
-        ELSE mkdate(yy(sl_part(trim(s), 3)), sl_part(trim(s), 1)::INT, sl_part(trim(s), 2)::INT) END
+    WHEN regexp_matches(tr(s), '{ISO_DATE_SQL}')
+        THEN mkdate(iso_part(tr(s), 1)::INT, iso_part(tr(s), 2)::INT, iso_part(tr(s), 3)::INT)
+    WHEN regexp_matches(tr(s), '{SLASH_DATE_SQL}') THEN CASE WHEN dayfirst
+        THEN mkdate(yy(sl_part(tr(s), 3)), sl_part(tr(s), 2)::INT, sl_part(tr(s), 1)::INT)
+        ELSE mkdate(yy(sl_part(tr(s), 3)), sl_part(tr(s), 1)::INT, sl_part(tr(s), 2)::INT) END
     ELSE NULL END;
 CREATE OR REPLACE MACRO parse_amount(s) AS CASE WHEN nb(s) IS NULL THEN 0::DECIMAL(18,2)
-    ELSE TRY_CAST(replace(replace(trim(s), ',', ''), '$', '') AS DECIMAL(18,2)) END;
+    ELSE TRY_CAST(replace(replace(tr(s), ',', ''), '$', '') AS DECIMAL(18,2)) END;
 CREATE OR REPLACE MACRO fy(d) AS CASE WHEN d IS NULL THEN NULL WHEN month(d) >= 10 THEN year(d) + 1 ELSE year(d) END;
 CREATE OR REPLACE MACRO duns9(s) AS CASE WHEN nb(s) IS NULL THEN NULL
-    WHEN regexp_full_match(trim(s), '[0-9]{{1,9}}') THEN lpad(trim(s), 9, '0') ELSE trim(s) END;
+    WHEN regexp_full_match(tr(s), '[0-9]{{1,9}}') THEN lpad(tr(s), 9, '0') ELSE tr(s) END;
 """
 
 
@@ -155,9 +157,9 @@ def scope_sql(agency_col: str, subtier_col: str, agencies: list[str]) -> str:
     subtier = [code for code in agencies if len(code) == 4]
     parts = []
     if toptier:
-        parts.append(f"lpad(trim({q(agency_col)}), 3, '0') IN ({', '.join(repr(c.zfill(3)) for c in toptier)})")
+        parts.append(f"lpad(tr({q(agency_col)}), 3, '0') IN ({', '.join(repr(c.zfill(3)) for c in toptier)})")
     if subtier:
-        parts.append(f"trim({q(subtier_col)}) IN ({', '.join(repr(c) for c in subtier)})")
+        parts.append(f"tr({q(subtier_col)}) IN ({', '.join(repr(c) for c in subtier)})")
     return "(" + (" OR ".join(parts) or "true") + ")"
 
 
@@ -301,7 +303,7 @@ def normalised_sql(source: Source) -> str:
     problems = []
     for at, name in enumerate(columns, start=1):
         parsed = name in AMOUNT_COLUMNS | DATE_COLUMNS | {"recipient_duns", "parent_duns"}
-        inner.append(f"{f'kept[{at}]' if parsed else f'trim(kept[{at}])'} AS {name}")
+        inner.append(f"{f'kept[{at}]' if parsed else f'tr(kept[{at}])'} AS {name}")
         if name in AMOUNT_COLUMNS:
             typed += [f"parse_amount({name}) AS {name}", f"{name} AS {name}__raw"]
             problems.append(f"CASE WHEN {name} IS NULL THEN '{name} ' || {name}__raw || ' is not an amount' END")
