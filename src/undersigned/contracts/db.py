@@ -197,7 +197,7 @@ def fetched(duck, sql: str, params: dict | None = None, size: int = BATCH) -> It
     cursor.close()
 
 
-_PLAIN = (str, int, type(None))
+_PLAIN = (str, int, bool, type(None))
 
 
 def _for_sqlite(batch: Sequence[Sequence]) -> Sequence[Sequence]:
