@@ -146,7 +146,7 @@ def _merge(table: str, columns: list[str], select: str, conflict: str, fill) -> 
         raw.execute(f"DROP TABLE {stage}")
 
 
-def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str], *, params: dict | None = None,
+def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str], *,
                  update: dict[str, str] | None = None, split: bool = False, on_batch=None,
                  fresh: set | None = None) -> int:
     """``upsert`` of the rows of a DuckDB query (in ``columns`` order, at most one row per key).
@@ -155,12 +155,12 @@ def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str],
     CSV format reads them) and COPY reads the file. SQLite: ``fetchmany`` batches to ``executemany``.
     ``fresh``: as for ``upsert_batches`` (on PostgreSQL, all keys or none)."""
     if connection.vendor != "postgresql":
-        return upsert_batches(table, columns, key, fetched(duck, sql, params), update=update, on_batch=on_batch,
+        return upsert_batches(table, columns, key, fetched(duck, sql), update=update, on_batch=on_batch,
                               split=split, fresh=fresh)
     conflict = _on_conflict(table, columns, key, update)
     with tempfile.TemporaryDirectory(prefix="undersigned-copy-") as directory:
         path = Path(directory) / f"{table}.csv"
-        (count,) = duck.execute(f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)", params).fetchone()
+        (count,) = duck.execute(f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)").fetchone()
 
         def fill(raw, target):
             with raw.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy, path.open("rb") as rows:
@@ -169,7 +169,7 @@ def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str],
 
         if split and _copied_straight(table, fill):
             if fresh is not None:
-                fresh.update(found for (found,) in duck.execute(f"SELECT {key[0]} FROM ({sql})", params).fetchall())
+                fresh.update(found for (found,) in duck.execute(f"SELECT {key[0]} FROM ({sql})").fetchall())
         else:
             _merge(table, columns, ", ".join(columns), conflict, fill)
     if on_batch:
@@ -188,10 +188,10 @@ def _copied_straight(table: str, fill) -> bool:
         return False
 
 
-def fetched(duck, sql: str, params: dict | None = None, size: int = BATCH) -> Iterator[list[tuple]]:
+def fetched(duck, sql: str, size: int = BATCH) -> Iterator[list[tuple]]:
     """The rows of a DuckDB query in lists of ``size`` (never the whole result in Python at once)."""
     cursor = duck.cursor()
-    cursor.execute(sql, params)
+    cursor.execute(sql)
     while rows := cursor.fetchmany(size):
         yield rows
     cursor.close()

@@ -1,9 +1,10 @@
 """Load USAspending bulk files into the contract record.
 
 Each PATH (a CSV, or a ZIP of CSVs split at 1,000,000 rows) is one unit: it is loaded completely or not
-at all. DuckDB reads and filters the file, parses dates and amounts and groups transactions by award;
-the database receives batches of clean rows (see ``db.py``); then the awards touched are recomputed
-(totals, dates, status), their recipients linked to the registry and their categories assigned.
+at all. DuckDB reads and filters the file, parses dates and amounts and groups transactions by award, the
+awards' figures (totals, dates, status) derived with them; the database receives clean rows (see
+``db.py``); then the figures of the awards that were stored already are recomputed, the recipients
+linked to the registry and the categories assigned.
 """
 
 from __future__ import annotations
