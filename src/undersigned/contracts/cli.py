@@ -180,7 +180,7 @@ def show(company: str, output: str) -> None:
                    title=f"Awards ({len(document['awards'])})")
     for award, row in zip(record.awards, document["awards"]):
         awards.add_row(row["award_id"], row["recipient"], row["agency"], _money(row["obligated"]),
-                       row["first_action_date"] or "", row["last_action_date"] or "", award.get_status_display(),
+                       row["first_action_date"] or "", row["last_action_date"] or "", award.status_label,
                        ", ".join(row["categories"]), row["link_method"])
     console.print(awards)
     if record.mentions:

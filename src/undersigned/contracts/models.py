@@ -155,11 +155,11 @@ class Award(models.Model):
     # get_status_display() rebuilds the choices on every call: a page of 50 awards spent 10 ms on it.
     @property
     def status_label(self) -> str:
-        return _STATUS_LABELS.get(self.status, self.status)
+        return str(_STATUS_LABELS.get(self.status, self.status))
 
     @property
     def link_method_label(self) -> str:
-        return _LINK_LABELS.get(self.link_method, self.link_method)
+        return str(_LINK_LABELS.get(self.link_method, self.link_method))
 
     @property
     def agency_label(self) -> str:

@@ -86,7 +86,8 @@ def company_record(company: Company, limit: int | None = None) -> CompanyRecord:
     ids = descendants(company)
     mine = Award.objects.filter(company_id__in=ids)
     # The total and the count of all the company's awards ride along on each row of the newest ones.
-    awards = (mine.select_related("recipient").order_by("-first_action_date", "award_key")
+    awards = (mine.select_related("recipient").defer("description", "search_text")  # shown nowhere here
+              .order_by("-first_action_date", "award_key")
               .annotate(all_obligated=Window(Sum("obligated")), all_count=Window(Count("pk"))))
     awards = list(awards[:limit] if limit else awards)
     total = (awards[0].all_obligated if awards else None) or Decimal("0")
