@@ -9,6 +9,7 @@ Both run inside the caller's transaction, so a failed load leaves nothing behind
 from __future__ import annotations
 
 import json
+import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -102,8 +103,9 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
     sql = f"{insert} {conflict}"
     # ``split``: SQLite runs some INSERT … DO UPDATE statements (awards: one that may set a foreign key
     # column from a CASE) several times slower than a plain INSERT, even for rows that conflict with
-    # nothing. Then rows whose key is new (most rows of a load) go in by plain INSERT; rows whose key
-    # exists, or repeats within the batch, by the upsert.
+    # nothing. Then rows whose key is new (most rows of a load) go in by plain INSERT: the whole batch at
+    # once when no key of it is stored or repeated (a new year's file), else those found new; rows whose
+    # key exists, or repeats within the batch, by the upsert.
     split = split and "DO UPDATE" in conflict and len(key) == 1
     at = columns.index(key[0])
     for batch in chunks:
@@ -111,11 +113,14 @@ def upsert_batches(table: str, columns: list[str], key: list[str], chunks: Itera
             continue
         batch = _for_sqlite(batch)
         if split:
-            new, old = _new_and_old(raw, table, key[0], at, batch)
-            if new:
-                raw.executemany(insert, new)
-                if fresh is not None:
-                    fresh.update(row[at] for row in new)
+            if _inserted(raw, insert, batch):
+                new, old = batch, []
+            else:
+                new, old = _new_and_old(raw, table, key[0], at, batch)
+                if new:
+                    raw.executemany(insert, new)
+            if fresh is not None:
+                fresh.update(row[at] for row in new)
             if old:
                 raw.executemany(sql, old)
         else:
@@ -205,6 +210,20 @@ def _for_sqlite(batch: Sequence[Sequence]) -> Sequence[Sequence]:
     if all(type(value) in _PLAIN for value in batch[0]):
         return batch
     return [tuple(_sqlite(value) for value in row) for row in batch]
+
+
+def _inserted(raw, insert: str, batch: Sequence[Sequence]) -> bool:
+    """SQLite: the batch by plain INSERT; at the first key already stored or repeated, a savepoint undoes
+    that and it returns False."""
+    raw.execute("SAVEPOINT contracts_plain_insert")
+    try:
+        raw.executemany(insert, batch)
+        return True
+    except sqlite3.IntegrityError:
+        raw.execute("ROLLBACK TO contracts_plain_insert")
+        return False
+    finally:
+        raw.execute("RELEASE contracts_plain_insert")
 
 
 def _new_and_old(raw, table: str, key: str, at: int, batch: Sequence[Sequence]) -> tuple[list, list]:
