@@ -346,6 +346,17 @@ def test_a_withdrawal_with_a_wrong_secret_fails_and_one_without_is_listed(log):
     assert "without a published secret" in report.warnings[-1]
 
 
+@pytest.mark.parametrize("secret", ["short", 42, "é" * 43, b64u_encode(bytes(16))])
+def test_a_withdrawal_secret_that_is_not_one_is_named(log, secret):
+    lines = list(log.lines_list)
+    i, leaf, obj = find(lines, lambda o: o["kind"] == "withdrawal" and "secret" in o)
+    obj["secret"] = secret
+    lines[i] = line_of(obj)
+    report = audit(reseal(lines, log.log_key))
+    assert [(f.line, f.leaf_index) for f in report.failures] == [(i + 1, leaf)]
+    assert report.failures[0].message.startswith("secret is")
+
+
 def test_a_second_withdrawal_of_the_same_signature_fails(log):
     lines = list(log.lines_list)
     i, leaf, obj = find(lines, lambda o: o["kind"] == "withdrawal")

@@ -34,7 +34,6 @@ Checks (each failure's ``check``):
 from __future__ import annotations
 
 import binascii
-import base64
 import hashlib
 import itertools
 import re
@@ -53,6 +52,7 @@ from undersigned.lib import blindrsa, merkle
 from undersigned.lib.canonical import CanonicalJSONError, is_canonical, parse_json
 from undersigned.lib.treehead import SignedTreeHead, TreeHeadError, load_public_key, public_key_bytes, verify_key_rotation
 from undersigned.lib.treehead import key_id as ed25519_key_id
+from undersigned.verification.protocol import commitment
 
 __all__ = [
     "FORMAT",
@@ -339,12 +339,6 @@ def _slug(value: Any, what: str = "company") -> str:
     if not isinstance(value, str) or not _SLUG.match(value):
         raise _Bad(f"{what} is not a slug (lowercase letters, digits and hyphens)")
     return value
-
-
-def withdrawal_commitment(secret: str) -> bytes:
-    """What a token message ends with for this withdrawal secret (verification/protocol.md):
-    ``":" + base64url(SHA-256(ASCII(secret)))``, after the last colon."""
-    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode("ascii")).digest()).rstrip(b"=")
 
 
 def _time(value: Any, what: str = "batch") -> str:
@@ -943,7 +937,7 @@ class _Auditor:
             message = self.leaf_message[target]
             if secret is None:
                 self.report.unproven_withdrawals.append(leaf)
-            elif not message.endswith(b":" + withdrawal_commitment(secret)):
+            elif not message.endswith(b":" + blindrsa.b64u_encode(commitment(secret)).encode("ascii")):  # checked above
                 self.fail("reference", f"the withdrawal's secret does not match the token of signature {target}", self.line_no, leaf)
                 return _WITHDRAWAL
         elif secret is not None:

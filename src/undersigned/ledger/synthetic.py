@@ -30,11 +30,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from undersigned.ledger.audit import withdrawal_commitment
 from undersigned.lib import blindrsa, merkle
 from undersigned.lib.blindrsa import b64u_encode
 from undersigned.lib.canonical import canonical_json
 from undersigned.lib.treehead import SignedTreeHead, TreeHead, public_key_b64, sign_tree_head
+from undersigned.verification.protocol import token_message
 
 __all__ = ["DEFAULT_COMPANIES", "SyntheticLog", "VARIANT", "sign_token"]
 
@@ -140,7 +140,7 @@ class SyntheticLog:
                     display = {"name": f"Signer {rng.randrange(10**6)}", "role": rng.choice(["SRE", "Ingeniera", "PM"])}
                 if kind == "verified":
                     secret = b64u_encode(rng.randbytes(32))
-                    message = rng.randbytes(32) + f"undersigned-token:v1:{self.letter}:".encode() + withdrawal_commitment(secret)
+                    message = rng.randbytes(32) + token_message(self.letter, secret)
                     entry = {
                         "kind": "signature",
                         "type": "verified",
