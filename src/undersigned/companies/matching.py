@@ -382,42 +382,35 @@ def registry_fingerprint() -> str:
     return _cached[0]
 
 
-def match_company_name(text: str) -> Company | None:
-    """The company a typed or recorded name refers to, or None.
+def match_company_id(text: str) -> int | None:
+    """The primary key of the company a typed or recorded name refers to, or None.
 
     Compares :func:`clean_company_name` keys of the text and of every company's name, slug and aliases,
     so case, punctuation, spacing, "The" and legal-form words do not matter:
     ``"pen-link, limited"``, ``"Penlink"`` and ``"PEN-LINK, LTD."`` are the same company. A key that
     two companies share matches neither. No fuzzy matching here (see :func:`suggest_companies`). A
-    text that is a bare domain (``"linkedin.com"``) also matches by email domain.
+    text that is a bare domain (``"linkedin.com"``) also matches by email domain. A name in the
+    registry costs no query (the cached index): a signing needs only the key.
     """
-    from undersigned.companies.models import Company
-
-    key = clean_company_name(text or "")
-    if not key:
-        return None
-    pk = registry_key_index().get(key)
-    if pk is not None:
-        company = Company.objects.select_related("parent").filter(pk=pk).first()
-        if company is not None:
-            return company
-    stripped = (text or "").strip()
-    if re.fullmatch(r"[\w-]+(?:\.[\w-]+)+", stripped):
-        return company_for_email(f"x@{stripped}")
-    return None
-
-
-def match_company_id(text: str) -> int | None:
-    """The primary key of :func:`match_company_name`'s company, from the cached index without a query
-    when the name is in the registry (a signing needs only the key)."""
     key = clean_company_name(text or "")
     if not key:
         return None
     pk = registry_key_index().get(key)
     if pk is not None:
         return pk
-    company = match_company_name(text)
-    return company.pk if company is not None else None
+    stripped = (text or "").strip()
+    if re.fullmatch(r"[\w-]+(?:\.[\w-]+)+", stripped):
+        company = company_for_email(f"x@{stripped}")
+        return company.pk if company is not None else None
+    return None
+
+
+def match_company_name(text: str) -> Company | None:
+    """The company :func:`match_company_id` finds, with its parent."""
+    from undersigned.companies.models import Company
+
+    pk = match_company_id(text)
+    return None if pk is None else Company.objects.select_related("parent").filter(pk=pk).first()
 
 
 def suggest_companies(text: str, limit: int = 5) -> list[Company]:

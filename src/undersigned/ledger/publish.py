@@ -188,18 +188,20 @@ def publish_pending(letter=None, *, now: datetime | None = None) -> int:
     return sum(_publish_letter(one, now) for one in letters)
 
 
-def publish_now(letter) -> None:
-    """Called by actions after a change: with PUBLICATION_INTERVAL = 0, publish right away.
+def publish_now(letter) -> bool:
+    """Called by actions after a change: with PUBLICATION_INTERVAL = 0, publish right away. True if it did.
 
     A failure here never undoes the signer's action (a savepoint keeps it apart): the worker publishes
     at its next round instead.
     """
     if settings.PUBLICATION_INTERVAL != 0:
-        return
+        return False
     try:
         publish_pending(letter)
     except Exception:  # noqa: BLE001
         log.exception("publication of %s failed; the worker will retry", letter.slug)
+        return False
+    return True
 
 
 def record_invalidation(invalidation, signature_ids) -> None:

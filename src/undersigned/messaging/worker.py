@@ -69,13 +69,9 @@ def deliver_due_emails() -> int:
     messages = _claim(timezone.now())
     if not messages:
         return 0
-    count = max(1, min(settings.EMAIL_CONNECTIONS, len(messages)))
-    shares = [messages[start::count] for start in range(count)]
-    if count == 1:
-        results = [_send_over_one_connection(shares[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="smtp") as pool:
-            results = list(pool.map(_send_over_one_connection, shares))
+    count = min(settings.EMAIL_CONNECTIONS, len(messages))
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="smtp") as pool:
+        results = list(pool.map(_send_over_one_connection, [messages[start::count] for start in range(count)]))
     sent_ids = [pk for sent, _failed in results for pk in sent]
     # Sent: the addresses are not needed any more.
     OutgoingEmail.objects.filter(pk__in=sent_ids).delete()

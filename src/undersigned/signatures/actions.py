@@ -126,8 +126,7 @@ def confirm_signature(signature: Signature) -> bool:
     )
     signature.status = target
     if updated and target == Signature.Status.CONFIRMED:
-        publish_now(signature.letter)
-        if settings.PUBLICATION_INTERVAL == 0:
+        if publish_now(signature.letter):
             signature.refresh_from_db()  # published at once: read its new log entry
     return bool(updated)
 

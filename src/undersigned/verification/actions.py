@@ -151,12 +151,19 @@ class IssuedToken:
     key: TokenKey
 
 
-def _key_for(letter: Letter, key_id: object) -> TokenKey:
+def _letter_key(letter: Letter, key_id: object) -> TokenKey:
+    """One of this letter's token keys, live or not, by its id."""
     if not isinstance(key_id, str) or len(key_id) != 64:
         raise VerificationError(400, "key_id must be the 64-character id of one of this letter's keys.")
     key = one_or_none(TokenKey.objects.select_related("company").filter(key_id=key_id.lower()))
     if key is None or key.letter_id != letter.pk:
         raise VerificationError(400, "key_id is not a key of this letter (see /keys).")
+    return key
+
+
+def _key_for(letter: Letter, key_id: object) -> TokenKey:
+    """The letter's key that is to sign a token: it must still be live."""
+    key = _letter_key(letter, key_id)
     if not key.is_live:
         raise VerificationError(409, "This key no longer signs tokens.")
     return key
@@ -353,11 +360,7 @@ def redeem_token(letter: Letter, *, key_id: object, message: object, signature: 
     from undersigned.verification.protocol import BadToken, parse_prepared
 
     _require_open(letter)
-    if not isinstance(key_id, str) or len(key_id) != 64:
-        raise VerificationError(400, "key_id must be the 64-character id of one of this letter's keys.")
-    key = one_or_none(TokenKey.objects.select_related("company").filter(key_id=key_id.lower()))
-    if key is None or key.letter_id != letter.pk:
-        raise VerificationError(400, "key_id is not a key of this letter (see /keys).")
+    key = _letter_key(letter, key_id)
     prepared = _decode(message, "message")
     sig = _decode(signature, "signature")
     if len(prepared) > 512:
