@@ -252,6 +252,21 @@ def test_incremental_structures_agree_with_the_batch_root(entries, cut):
     assert merkle.CompactRange.from_dict(cr.to_dict()) == cr
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 70), max_size=6))
+def test_extending_a_compact_range_by_blocks_is_appending_one_by_one(block_sizes):
+    hashes = [merkle.leaf_hash(i.to_bytes(2, "big")) for i in range(sum(block_sizes))]
+    one_by_one, by_blocks = merkle.CompactRange(), merkle.CompactRange()
+    start = 0
+    for size in block_sizes:
+        for h in hashes[start : start + size]:
+            one_by_one.append(h)
+        by_blocks.extend(hashes[start : start + size])
+        start += size
+        assert by_blocks == one_by_one
+        assert by_blocks.root() == merkle.root(hashes[:start])
+
+
 def test_a_compact_range_refuses_inconsistent_state():
     with pytest.raises(ValueError):
         merkle.CompactRange(3, [merkle.EMPTY_ROOT])
