@@ -15,7 +15,11 @@ server, in a fresh database created and dropped here) it:
 4. checks that the letter's public count equals the number of confirmed signings;
 5. measures the database's raw insert rate: N single-row INSERT + COMMIT transactions into a scratch
    table, one after the other, through sqlite3 (same file and pragmas as the site) or psycopg;
-6. prints signings/s, p50/p99 latency, the insert rate and the ratio.
+6. prints signings/s, p50/p99 latency, the insert rate and the ratio;
+7. as a second reference, drives the same server with minimal requests (an API lookup of a letter
+   that does not exist: the middleware, one indexed SELECT, a JSON 404) at the same concurrency. A
+   signing is two requests and an email, so half that rate bounds what any signing code could reach
+   on this machine with this server.
 
 Everything stays on 127.0.0.1; the run stops by itself after --time-limit seconds per database.
 The goal (issue 2) is at least 100 confirmed signings per second on PostgreSQL on a 2-core machine.
@@ -254,6 +258,29 @@ async def drive(site: Site, sink: Sink, *, signings: int, concurrency: int, time
             "emails": sink.received}
 
 
+async def drive_minimal(site: Site, *, requests: int, concurrency: int) -> float:
+    """Seconds taken by ``requests`` minimal requests (a JSON 404 after one indexed SELECT)."""
+    remaining = iter(range(requests))
+
+    async def client_loop(client: aiohttp.ClientSession) -> None:
+        for _ in remaining:
+            async with client.get("/api/v1/letters/no-such-letter") as response:
+                await response.read()
+                if response.status != 404:
+                    raise SystemExit(f"minimal request: HTTP {response.status}")
+
+    clients = [aiohttp.ClientSession(site.url, connector=aiohttp.TCPConnector(limit=1, keepalive_timeout=1.0))
+               for _ in range(concurrency)]
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(client_loop(client) for client in clients))
+    finally:
+        elapsed = time.perf_counter() - started
+        for client in clients:
+            await client.close()
+    return elapsed
+
+
 def _cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -363,6 +390,12 @@ def bench(engine: str, base_postgres_url: str | None, args) -> dict:
         # Counts follow the transparency log, published in batches: publish the last one now.
         site.manage_shell("from undersigned.ledger.publish import publish_pending\nprint(publish_pending())")
         result["public_total"] = public_total(site)
+        minimal = max(500, 2 * len(result["latencies"]))
+        cpu_before = cpu_seconds(site, postgres_name)
+        elapsed = asyncio.run(drive_minimal(site, requests=minimal, concurrency=args.concurrency))
+        cpu_after = cpu_seconds(site, postgres_name)
+        result["minimal"] = {"rate": minimal / elapsed,
+                             "cpu_ms": sum(cpu_after[key] - cpu_before[key] for key in cpu_after) / minimal * 1000}
     finally:
         site.stop()
         sink.stop()
@@ -411,6 +444,14 @@ def report(engine: str, result: dict, goal: float | None) -> str:
         f"  raw insert rate      {result['insert_rate']:.0f} single-row INSERT+COMMIT/s",
         f"  ratio                {rate / result['insert_rate']:.3f} (signings/s ÷ inserts/s)",
     ]
+    if "minimal" in result:
+        minimal = result["minimal"]
+        lines += [
+            f"  minimal request      {minimal['rate']:.0f}/s, {minimal['cpu_ms']:.1f} ms CPU each (server, database and "
+            "client): an API 404 after one SELECT, same server and concurrency",
+            f"  bound                {minimal['rate'] / 2:.0f} signings/s if a signing cost no more than its two "
+            f"requests; this run reached {rate / (minimal['rate'] / 2):.2f} of it",
+        ]
     return "\n".join(lines)
 
 

@@ -39,6 +39,14 @@ def test_it_shows_the_letter_in_english_and_spanish(client, letter):
     assert f'href="/letters/{letter.slug}/"' in spanish
 
 
+
+def test_the_language_switch_keeps_the_page_and_its_query(client, letter):
+    html = client.get(f"/letters/{letter.slug}/?page=1").content.decode()
+    assert f'href="/es/letters/{letter.slug}/?page=1"' in html
+    spanish = client.get(f"/es/letters/{letter.slug}/sign/").content.decode()
+    assert f'href="/letters/{letter.slug}/sign/"' in spanish
+
+
 def test_it_sends_a_strict_content_security_policy(client, letter):
     response = client.get(f"/letters/{letter.slug}/")
     policy = response["Content-Security-Policy"]
