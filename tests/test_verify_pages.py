@@ -61,11 +61,29 @@ def test_the_pages_explain_errors(client, letter, mailbox, fast_keys):
     wrong = client.post(verify_path(letter, "token/"), {"email": "jane@google.com", "code": "1"})
     assert wrong.status_code == 400 and "wrong or has expired" in wrong.content.decode()
     bad = client.post(verify_path(letter, "submit/"), {"receipt": "hello"})
-    assert bad.status_code == 400 and "This is not a receipt" in bad.content.decode()
+    assert bad.status_code == 400 and "This is not a complete receipt" in bad.content.decode()
     no_address = client.post(verify_path(letter, "code/"), {"email": "not an address"})
     assert no_address.status_code == 400
     invitation = client.post(verify_path(letter, "token/"), {"invitation": "google-" + "a" * 24})
     assert invitation.status_code == 400
+
+
+
+def test_the_pages_explain_errors_in_spanish(client, letter, mailbox, fast_keys):
+    client.post(verify_path(letter, "code/", "es"), {"email": "jane@google.com"})
+    mailbox.deliver()
+    wrong = client.post(verify_path(letter, "token/", "es"), {"email": "jane@google.com", "code": "1"})
+    assert wrong.status_code == 400 and "El código es incorrecto o ha caducado" in page_text(wrong.content.decode())
+    bad = client.post(verify_path(letter, "submit/", "es"), {"receipt": "hola"})
+    assert bad.status_code == 400 and "Esto no es un recibo completo" in page_text(bad.content.decode())
+    invitation = client.post(verify_path(letter, "token/", "es"), {"invitation": "google-" + "a" * 24})
+    assert "Este código de invitación no es válido" in page_text(invitation.content.decode())
+    # The API is not translated (its addresses have no language prefix): English, whatever the client asks.
+    path = f"/api/v1/letters/{letter.slug}/verifications"
+    english = client.post(path, {"email": "not an address"}, content_type="application/json")
+    assert (english.status_code, english.json()["error"]) == (400, "email must be an email address.")
+    spanish = client.post(path, {"email": "not an address"}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="es")
+    assert spanish.json()["error"] == english.json()["error"]
 
 
 def test_a_closed_letter_says_so(client, letter):

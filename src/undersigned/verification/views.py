@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -61,7 +62,7 @@ def _server_side_token(letter, *, email: str, code: str, invitation: str) -> dic
     key = TokenKey.objects.filter(letter=letter, company=company, destroyed_on__isnull=True).first() if company else None
     if key is None:
         raise actions.VerificationError(400, actions.WRONG_CODE if not invitation else
-                                        "This invitation code is not valid for this letter: it is wrong, used or expired.")
+                                        _("This invitation code is not valid for this letter: it is wrong, used or expired."))
     public = blindrsa.decode_public_key(key.public_key)
     secret = protocol.new_withdrawal_secret()
     prepared = blindrsa.prepare(protocol.token_message(letter.slug, secret))
@@ -103,10 +104,13 @@ def _receipt_for_letter(letter, text: str) -> dict:
     """The pasted receipt, read; VerificationError if it is not one, or is for another letter."""
     try:
         receipt = protocol.read_receipt(text)
-    except protocol.BadToken as error:
-        raise actions.VerificationError(400, str(error)) from None
+    except protocol.BadToken:
+        # The parser's own words are for programs (it runs without Django too); a person gets these.
+        raise actions.VerificationError(
+            400, _("This is not a complete receipt: paste the whole text, starting with “undersigned-receipt:v1:”.")
+        ) from None
     if receipt["letter"] != letter.slug:
-        raise actions.VerificationError(400, "This receipt is for another letter.")
+        raise actions.VerificationError(400, _("This receipt is for another letter."))
     return receipt
 
 
