@@ -488,24 +488,44 @@ def test_random_garbage_lines_never_raise(log, data):
 
 def audit_without_fast_path(lines, monkeypatch, **kwargs):
     with monkeypatch.context() as m:
-        m.setattr(audit_module._Auditor, "prepare", lambda self, data: None)
-        m.setattr(audit_module._Auditor, "count_self_reported", lambda self, data: False)
+        m.setattr(audit_module._Auditor, "take_run", lambda self, *args: 0)
         return audit(lines, **kwargs)
 
 
+def lines_taken_fast(monkeypatch) -> list[bytes]:
+    taken_lines = []
+    original = audit_module._Auditor.take_run
+
+    def take_run(self, block, verified, self_reported, start):
+        taken = original(self, block, verified, self_reported, start)
+        taken_lines.extend(block[start : start + taken])
+        return taken
+
+    monkeypatch.setattr(audit_module._Auditor, "take_run", take_run)
+    return taken_lines
+
+
 def test_the_fast_path_takes_the_valid_signatures(log, monkeypatch):
-    calls = {"count_verified": [], "count_self_reported": []}
-    for name, results in calls.items():
-        original = getattr(audit_module._Auditor, name)
-        monkeypatch.setattr(
-            audit_module._Auditor, name, lambda self, *args, original=original, results=results: results.append(original(self, *args)) or results[-1]
-        )
+    taken = lines_taken_fast(monkeypatch)
     report = audit(log.lines_list)
     assert report.ok and report.tokens_verified == 60
-    # All but the first of a batch (its new time is checked once) and the first of a company.
-    batches, companies = len(log.tree_heads) - 1, len(log.companies)
-    assert 60 - batches - companies <= calls["count_verified"].count(True) < 60
-    assert 15 - batches - companies <= calls["count_self_reported"].count(True) <= 15
+    # All but the first of a company (the general path counts it first).
+    companies = len(log.companies)
+    assert 60 - companies <= sum(b'"type":"verified"' in line for line in taken) < 60
+    assert 15 - companies <= sum(b'"type":"self_reported"' in line for line in taken) <= 15
+    assert all(b'"kind":"signature"' in line for line in taken)
+
+
+def test_the_fast_path_takes_a_large_valid_log_in_runs(monkeypatch):
+    synthetic = SyntheticLog(n_verified=3000, n_self_reported=200, n_withdrawals=5, n_invalidated=3, batch_size=700, seed=3)
+    lines = list(synthetic.lines())
+    taken = lines_taken_fast(monkeypatch)
+    fast = audit(lines)
+    assert fast.ok and fast.tokens_verified == 3000
+    assert len(taken) >= 3200 - 5 * len(synthetic.companies)
+    monkeypatch.undo()
+    assert fast.to_dict() == audit_without_fast_path(lines, monkeypatch).to_dict()
+    assert audit_file(io.BytesIO(gz(lines))).to_dict() == fast.to_dict()
 
 
 def same_reports(lines, monkeypatch):
