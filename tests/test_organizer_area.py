@@ -87,6 +87,30 @@ def test_it_releases_held_signatures(client, organizer, letter):
     assert letter_counts(letter).total == 1
 
 
+
+def test_the_company_is_set_before_publication_only(client, organizer, letter):
+    from undersigned.companies.models import Company
+    from undersigned.ledger.publish import publish_pending
+
+    acme = Company.objects.create(slug="acme", name="Acme")
+    held = Signature.objects.create(letter=letter, status=Signature.Status.HELD, company_as_written="ACME inc",
+                                    held_for_review=True)
+    page = f"/organizer/signatures/signature/{held.pk}/change/"
+    assert 'name="company"' in client.get(page).content.decode()
+    response = client.post(page, {"company": acme.pk, "review": held.review})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    held.refresh_from_db()
+    assert held.company == acme
+
+    published = confirmed(letter, company_as_written="Acme")
+    publish_pending(letter)
+    page = f"/organizer/signatures/signature/{published.pk}/change/"
+    assert 'name="company"' not in client.get(page).content.decode()  # the log has recorded it
+    client.post(page, {"company": acme.pk, "review": published.review})
+    published.refresh_from_db()
+    assert published.company is None
+
+
 def test_it_downloads_signatures_as_csv_safely(client, organizer, letter):
     confirmed(letter, name="=HYPERLINK(\"http://evil\")", show_name=True, comment="hello")
     response = client.get("/organizer/letters/demo/signatures.csv")

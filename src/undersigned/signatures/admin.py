@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
+from undersigned.ledger.models import PublishedSignature
 from undersigned.letters.models import Letter
 from undersigned.lib.csv_export import csv_response
 from undersigned.moderation import actions as moderation
@@ -35,6 +36,14 @@ class SignatureAdmin(admin.ModelAdmin):
     fields = ["letter", "kind", "status", "company", "company_as_written", "name", "role", "comment", "show_name", "review", "held_for_review", "confirmed_on"]
     readonly_fields = ["letter", "kind", "status", "company_as_written", "name", "role", "comment", "show_name", "held_for_review", "confirmed_on"]
     actions = ["approve", "hide", "release", "invalidate", "download_csv"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The public log records each signature's company when it publishes it, and the counts must
+        # stay equal to the log's (`undersigned audit` checks): the company can be set while a
+        # self-reported signature waits (pending or held for review), not once it is published. A
+        # verified signature's company is the one its token proves.
+        locked = obj is not None and (obj.kind == Signature.Kind.VERIFIED or PublishedSignature.objects.filter(signature=obj).exists())
+        return [*self.readonly_fields, "company"] if locked else self.readonly_fields
 
     def has_add_permission(self, request):
         return False
