@@ -178,11 +178,13 @@ def refresh_awards(award_keys: set[str], recipient_keys: set[str] | None = None,
             f"abs({AWARD}.{column} - {expression}) >= 0.005" if column in derived.MONEY  # SQLite sums in floats
             else db.differs(f"{AWARD}.{column}", expression)
             for column, expression in columns.items())
-        unsettled = "(SELECT key FROM touched_award WHERE NOT flag)"
-        db.execute(f"UPDATE {AWARD} SET {sets} FROM ({derived.figures_sql(TX, unsettled, percent='%%')}) AS a "
-                   f"WHERE {AWARD}.award_key = a.award_key AND ({changed})")
-        db.execute(f"DELETE FROM {AWARD} WHERE award_key IN (SELECT key FROM touched_award) "
-                   "AND transaction_count = 0 AND summary_obligated IS NULL")
+        # The settled awards went in with their transactions: none of them needs a new figure or the DELETE.
+        if not award_keys <= settled:
+            unsettled = "(SELECT key FROM touched_award WHERE NOT flag)"
+            db.execute(f"UPDATE {AWARD} SET {sets} FROM ({derived.figures_sql(TX, unsettled, percent='%%')}) AS a "
+                       f"WHERE {AWARD}.award_key = a.award_key AND ({changed})")
+            db.execute(f"DELETE FROM {AWARD} WHERE award_key IN {unsettled} "
+                       "AND transaction_count = 0 AND summary_obligated IS NULL")
     linked = attribution.link_recipients(recipient_keys or set())
     attribution.apply_links(award_keys=award_keys, recipient_keys=(recipient_keys or set()) | linked)
     categories.assign(award_keys)

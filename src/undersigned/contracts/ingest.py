@@ -295,12 +295,14 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
             progress.loaded(len(deleted))
     if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
         con.execute(sources.TX_ROWS)
-        # DuckDB derives the awards (on another core) while the database takes the transactions.
+        # DuckDB derives the awards and the recipients (on another core) while the database takes the
+        # transactions.
+        derive = [sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)), sources.RECIPIENT_ROWS]
         with ThreadPoolExecutor(1) as pool, con.cursor() as other:
-            awards = pool.submit(other.execute, sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)))
+            derived = pool.submit(lambda: [other.execute(sql) for sql in derive])
             report.rows_loaded = upsert_transaction_rows(con, on_batch=progress.loaded)
-            awards.result()
-        changes.recipients |= upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_TX))
+            derived.result()
+        changes.recipients |= upsert_recipients(_stream(con, "SELECT * FROM recipient_rows"))
         changes.touch(*upsert_award_rows(con))
     elif kind == sources.AWARDS:
         changes.recipients |= upsert_recipients(_stream(con, sources.RECIPIENTS_FROM_AWARDS))

@@ -377,6 +377,7 @@ SELECT {RECIPIENT_KEY} AS key,
     arg_max(coalesce(parent_duns, ''), {ORDER}), arg_max(coalesce(parent_name, ''), {ORDER})
 FROM tx GROUP BY 1
 """
+RECIPIENT_ROWS = f"CREATE OR REPLACE TABLE recipient_rows AS {RECIPIENTS_FROM_TX}"
 AWARDS_FROM_TX = f"""
 SELECT substr(award_key, 1, 200), any_value(piid), coalesce(any_value(parent_piid), ''), any_value(agency_code),
     coalesce(any_value(subtier_code), ''), coalesce(any_value(subtier_name), ''),
