@@ -37,6 +37,7 @@ from __future__ import annotations
 import binascii
 import bisect
 import collections
+import gc
 import hashlib
 import itertools
 import re
@@ -265,7 +266,9 @@ def _read_export_blocks(fileobj: IO[bytes], max_line: int = MAX_LINE_BYTES) -> I
                 inflater, in_member = zlib.decompressobj(31), False
             if not text:
                 continue
-            lines = (rest + text).split(b"\n")
+            lines = text.split(b"\n")
+            if rest:
+                lines[0] = rest + lines[0]
             rest = lines.pop()
             if len(text) >= max_line and max(map(len, lines), default=0) >= max_line:
                 before = list(itertools.takewhile(lambda line: len(line) < max_line, lines))
@@ -600,12 +603,18 @@ class _Auditor:
             for data, match in zip(block, verified)
         ]
         n, i = len(block), 0
+        collecting = gc.isenabled()
         while i < n:
             if verified[i] is not None or self_reported[i] is not None:
+                # No reference cycles there: the collector would only look through the columns in vain.
+                gc.disable()
                 try:
                     taken = self.take_run(block, verified, self_reported, i)
                 except Exception:  # noqa: BLE001 # pragma: no cover - a bug; ``line`` will say what is wrong
                     taken = 0
+                finally:
+                    if collecting:
+                        gc.enable()
                 if taken:
                     i += taken
                     continue
