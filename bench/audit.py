@@ -135,10 +135,12 @@ def main() -> None:
     root_s = time.perf_counter() - start
     del hashes
 
+    load_before = os.getloadavg()[0]
     start, cpu = time.perf_counter(), time.process_time()
     with VerifyClock() as clock:
         report = audit_file(path, trusted_key=b64u_decode(meta["log_key"]))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    load_after = os.getloadavg()[0]
     sign_rate2, verify_rate2 = openssl_rsa2048()
 
     counts = report.to_dict()["counts"]
@@ -160,6 +162,8 @@ def main() -> None:
           f"everything else {(wall - clock.seconds) / report.entries * 1e6:.1f} µs an entry")
     print(f"openssl speed rsa2048 (same run): {verify_rate:,.0f} verify/s before, {verify_rate2:,.0f} after "
           f"({sign_rate:,.0f} / {sign_rate2:,.0f} sign/s)")
+    print(f"load average (1 min) of the machine: {load_before:.1f} before the audit, {load_after:.1f} after "
+          f"({os.cpu_count()} CPUs; above about 1 the audit shares its core and its wall time grows)")
     print(f"implied floor (tokens / best openssl verify/s): {floor:.1f} s → audit is {wall / floor:.2f}x the floor")
     print(f"goal: under 60 s → {'met' if wall < 60 else 'NOT met'}")
     sys.exit(0 if ok else 1)
