@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -12,8 +13,9 @@ from tests.support.cast import companies, letter, mailbox, signed  # noqa: F401 
 from tests.support.verified import fast_keys, signer  # noqa: F401 (fixtures)
 from undersigned.ledger.audit import audit_file
 from undersigned.ledger.export import write_export
-from undersigned.ledger.models import AppendOnlyError, InstanceKey, LogEntry, TreeHeadRecord
+from undersigned.ledger.models import AppendOnlyError, InstanceKey, LogEntry, SubtreeHash, TreeHeadRecord
 from undersigned.ledger.publish import publish_pending
+from undersigned.lib import merkle
 from undersigned.lib.canonical import parse_json
 from undersigned.moderation.actions import invalidate
 from undersigned.signatures.actions import withdraw_signature
@@ -99,7 +101,11 @@ def test_it_publishes_verified_signatures_with_their_keys(client, letter, signer
 
 def test_it_never_updates_or_deletes_an_entry(client, letter, mailbox):
     signed(client, letter, mailbox, email="a@google.com", company="Google")
-    entry = LogEntry.objects.get()
+    # 15 more: 16 entries, a block whose subtree hash is stored (append-only too).
+    Signature.objects.bulk_create([Signature(letter=letter, status=Signature.Status.CONFIRMED, company_as_written="X",
+                                             confirmed_on=date.today()) for _ in range(15)])
+    publish_pending(letter)
+    entry = LogEntry.objects.get(index=0)
     entry.data = b'{"forged":true}'
     with pytest.raises(AppendOnlyError):
         entry.save()
@@ -111,12 +117,26 @@ def test_it_never_updates_or_deletes_an_entry(client, letter, mailbox):
         LogEntry.objects.all().delete()
     with pytest.raises(AppendOnlyError):
         TreeHeadRecord.objects.all().delete()
+    subtree = SubtreeHash.objects.get()
+    root = bytes(subtree.hash)
+    subtree.hash = b"\0" * 32
+    with pytest.raises(AppendOnlyError):
+        subtree.save()
+    with pytest.raises(AppendOnlyError):
+        subtree.delete()
+    with pytest.raises(AppendOnlyError):
+        SubtreeHash.objects.filter(pk=subtree.pk).update(hash=b"\0" * 32)
+    with pytest.raises(AppendOnlyError):
+        SubtreeHash.objects.all().delete()
     # Below the ORM, the database refuses too.
     for sql in ("UPDATE ledger_logentry SET data = data", "DELETE FROM ledger_logentry",
-                "UPDATE ledger_treeheadrecord SET tree_size = 7", "DELETE FROM ledger_treeheadrecord"):
+                "UPDATE ledger_treeheadrecord SET tree_size = 7", "DELETE FROM ledger_treeheadrecord",
+                "UPDATE ledger_subtreehash SET hash = hash", "DELETE FROM ledger_subtreehash"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
-    assert LogEntry.objects.count() == 1 and bytes(LogEntry.objects.get().data).startswith(b'{"batch"')
+    assert LogEntry.objects.count() == 16 and bytes(LogEntry.objects.get(index=0).data).startswith(b'{"batch"')
+    leaves = [bytes(h) for h in LogEntry.objects.order_by("index").values_list("leaf_hash", flat=True)]
+    assert SubtreeHash.objects.count() == 1 and bytes(SubtreeHash.objects.get().hash) == root == merkle.root(leaves)
 
 
 def test_it_keeps_the_log_key_encrypted_at_rest(client, letter, mailbox, settings):

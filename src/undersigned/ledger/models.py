@@ -1,8 +1,8 @@
 """The transparency log's tables.
 
-``LogEntry`` and ``TreeHeadRecord`` rows are append-only: the models refuse ``save()`` on an existing
-row and ``delete()``, their querysets refuse ``update()`` and ``delete()``, and a database trigger
-(migration 0002) refuses UPDATE and DELETE on both tables, whatever the code path.
+``LogEntry``, ``SubtreeHash`` and ``TreeHeadRecord`` rows are append-only: the models refuse ``save()`` on
+an existing row and ``delete()``, their querysets refuse ``update()`` and ``delete()``, and database
+triggers (migrations 0002 and 0003) refuse UPDATE and DELETE on these tables, whatever the code path.
 
 The other tables record which rows of other apps have been published (the signatures app knows nothing
 of the log) and hold the per-letter publisher state.
@@ -89,6 +89,22 @@ class LogEntry(AppendOnly):
         ordering = ["log", "index"]
         constraints = [models.UniqueConstraint(fields=["log", "index"], name="one_entry_per_index")]
         indexes = [models.Index(fields=["leaf_hash"], name="ledger_entry_leaf_hash")]
+
+
+class SubtreeHash(AppendOnly):
+    """MTH of the complete perfect subtree of 2**height leaves [index * 2**height, (index + 1) * 2**height).
+
+    Written by the publisher with the entries that complete it, for every height >= subtrees.MIN_HEIGHT;
+    what proofs are built from (ledger/subtrees.py says why this shape). A complete subtree never changes.
+    """
+
+    log = models.ForeignKey(LetterLog, on_delete=models.PROTECT, related_name="subtrees")
+    height = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["log", "height", "index"], name="one_subtree_per_position")]
 
 
 class TreeHeadRecord(AppendOnly):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from undersigned.ledger import subtrees
 from undersigned.ledger.export import public_key_json
 from undersigned.ledger.models import LogEntry, PublishedSignature, TreeHeadRecord
 from undersigned.ledger.publish import letter_log, publish_pending
 from undersigned.letters.queries import public_letter_or_404
 from undersigned.lib import merkle
 from undersigned.lib.blindrsa import BlindRSAError, b64u_decode, b64u_encode
+
+log = logging.getLogger("undersigned.ledger")
 
 
 def _latest(letter):
@@ -53,13 +58,16 @@ def check_receipt(request, slug):
             context["error"] = "unreadable"
             return render(request, "ledger/check_receipt.html", context, status=400)
         published = PublishedSignature.objects.filter(letter=letter, signature__token_message=message).first()
-        if published is None or published.leaf_index >= latest.tree_size:
+        proof = None
+        if published is not None and published.leaf_index < latest.tree_size:
+            try:
+                proof = subtrees.inclusion_proof(state.pk, published.leaf_index, latest.tree_size)
+            except subtrees.MissingSubtrees as error:  # refilled by the next publication (subtrees.py)
+                log.error("receipt check without a proof: %s", error)
+        if proof is None:
             context["result"] = "not_yet"
         else:
             entry = LogEntry.objects.get(log=state, index=published.leaf_index)
-            leaves = LogEntry.objects.filter(log=state, index__lt=latest.tree_size).order_by("index")
-            tree = merkle.MerkleTree(bytes(h) for h in leaves.values_list("leaf_hash", flat=True))
-            proof = tree.inclusion_proof(entry.index, latest.tree_size)
             merkle.verify_inclusion(entry.index, latest.tree_size, bytes(entry.leaf_hash), proof, bytes(latest.root_hash))
             context.update({
                 "result": "withdrawn" if published.removed else "included", "leaf_index": entry.index,
