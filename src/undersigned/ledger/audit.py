@@ -575,6 +575,7 @@ class _Auditor:
     def run(self, blocks: Iterable[list[bytes]]) -> AuditReport:
         """Check the lines given in blocks (without their ``\\n``; one that had none is an ``_Unterminated``)."""
         blocks = iter(blocks)
+        collecting = gc.isenabled()
         while True:
             try:
                 block = next(blocks)
@@ -586,7 +587,15 @@ class _Auditor:
             except Exception as problem:  # noqa: BLE001 - a reader's failure is a finding, never a traceback
                 self.fail("read", f"cannot read after line {self.line_no}: {type(problem).__name__}: {problem}")
                 break
-            self.check_block(block)
+            # The cyclic garbage collector waits for the end of each block: while a block is checked, its
+            # lines' matches and columns live on, and a collection would only look through them in vain
+            # and move them to an older generation, in the way of later collections.
+            gc.disable()
+            try:
+                self.check_block(block)
+            finally:
+                if collecting:
+                    gc.enable()
         self.finish()
         self.report.lines = self.line_no
         return self.report
@@ -603,18 +612,12 @@ class _Auditor:
             for data, match in zip(block, verified)
         ]
         n, i = len(block), 0
-        collecting = gc.isenabled()
         while i < n:
             if verified[i] is not None or self_reported[i] is not None:
-                # No reference cycles there: the collector would only look through the columns in vain.
-                gc.disable()
                 try:
                     taken = self.take_run(block, verified, self_reported, i)
                 except Exception:  # noqa: BLE001 # pragma: no cover - a bug; ``line`` will say what is wrong
                     taken = 0
-                finally:
-                    if collecting:
-                        gc.enable()
                 if taken:
                     i += taken
                     continue
