@@ -18,7 +18,7 @@ rows (and 20 hashes in the proof), against a million leaf hashes read and hashed
 
 Why this shape rather than alternatives:
 - Storing every node (heights from 1) would cost a row per leaf — doubling the log's row count — to save
-  reading a dozen or so extra leaf hashes per proof; from height 4 the table holds n/15 rows.
+  reading a dozen or so extra leaf hashes per proof; from height 4 the table holds n/8 rows.
 - Tiles as in transparency-dev/tlog (one row of 2**k hashes per tile, partial tiles stored again as they
   fill) read fewer rows but need rules for partial tiles and slicing; rows of single subtrees need none.
 - Recomputing from a cache of the tree in memory would still read the whole log after every restart
