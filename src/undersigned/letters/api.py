@@ -39,9 +39,9 @@ def letter_json(request, letter) -> dict:
     }
 
 
-def _letter(slug):
+def _letter(slug, *, with_secret: bool = False):
     try:
-        return public_letter_or_404(slug)
+        return public_letter_or_404(slug, with_secret=with_secret)
     except Http404:
         raise ApiError(404, f"There is no public letter '{slug}'.") from None
 
@@ -74,7 +74,7 @@ def letter(request, slug):
 @require_http_methods(["GET", "HEAD", "POST"])
 @api_view
 def signatures(request, slug):
-    letter = _letter(slug)
+    letter = _letter(slug, with_secret=request.method == "POST")
     if request.method == "POST":
         return _sign(request, letter)
     try:

@@ -29,7 +29,10 @@ def _absolute(path: str) -> str:
 
 
 def email_digest(letter: Letter, address: str) -> bytes:
-    secret, _ = LetterSecret.objects.get_or_create(letter=letter)
+    try:
+        secret = letter.secret  # read with the letter when the caller asked for it
+    except LetterSecret.DoesNotExist:  # the letter's first signature
+        secret, _ = LetterSecret.objects.get_or_create(letter=letter)
     return keyed_digest(secret.email_digest_key, canonical_email(address))
 
 

@@ -48,7 +48,7 @@ def _company_suggestions_html() -> str:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign(request, slug):
-    letter = public_letter_or_404(slug)
+    letter = public_letter_or_404(slug, with_secret=request.method == "POST")
     if not letter.is_signable:
         return render(request, "signatures/closed.html", {"letter": letter, "text": letter.text()}, status=403)
     form = SignatureForm(request.POST or None)
