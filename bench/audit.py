@@ -44,29 +44,28 @@ def openssl_rsa2048() -> tuple[float, float]:
 
 
 class VerifyClock:
-    """Times the auditor's calls of ``cryptography``'s verify (``audit._verify_tokens``, one call per run
-    of tokens) while it runs, for the split between RSA and everything else."""
+    """Times the auditor's calls of ``cryptography``'s verify (``audit._verifies``) while it runs: about
+    0.1 µs a call more, for the split between RSA and everything else."""
 
     def __init__(self) -> None:
-        self.seconds, self.tokens = 0.0, 0
+        self.seconds, self.calls = 0.0, 0
 
     def __enter__(self) -> VerifyClock:
-        self.verify_tokens = audit_module._verify_tokens
+        self.verifies = audit_module._verifies
 
-        def timed(public_keys, signatures, messages):
+        def timed(*args):
             start = time.perf_counter()
             try:
-                done = self.verify_tokens(public_keys, signatures, messages)
+                return self.verifies(*args)
             finally:
                 self.seconds += time.perf_counter() - start
-            self.tokens += done
-            return done
+                self.calls += 1
 
-        audit_module._verify_tokens = timed
+        audit_module._verifies = timed
         return self
 
     def __exit__(self, *exc) -> None:
-        audit_module._verify_tokens = self.verify_tokens
+        audit_module._verifies = self.verifies
 
 
 def generate(n: int, workers: int) -> tuple[Path, dict]:
@@ -135,12 +134,10 @@ def main() -> None:
     root_s = time.perf_counter() - start
     del hashes
 
-    load_before = os.getloadavg()[0]
     start, cpu = time.perf_counter(), time.process_time()
     with VerifyClock() as clock:
         report = audit_file(path, trusted_key=b64u_decode(meta["log_key"]))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    load_after = os.getloadavg()[0]
     sign_rate2, verify_rate2 = openssl_rsa2048()
 
     counts = report.to_dict()["counts"]
@@ -158,12 +155,10 @@ def main() -> None:
     print(f"Merkle root of {args.signatures:,} leaf hashes: {root_s:6.1f} s")
     print(f"audit, one core:                {wall:6.1f} s wall, {cpu:.1f} s CPU  "
           f"({report.entries / wall:,.0f} entries/s, {report.tokens_verified / wall:,.0f} tokens/s)")
-    print(f"  of which cryptography's RSA-PSS verify: {clock.seconds:.1f} s ({clock.seconds / max(clock.tokens, 1) * 1e6:.1f} µs a token); "
+    print(f"  of which cryptography's RSA-PSS verify: {clock.seconds:.1f} s ({clock.seconds / max(clock.calls, 1) * 1e6:.1f} µs a token); "
           f"everything else {(wall - clock.seconds) / report.entries * 1e6:.1f} µs an entry")
     print(f"openssl speed rsa2048 (same run): {verify_rate:,.0f} verify/s before, {verify_rate2:,.0f} after "
           f"({sign_rate:,.0f} / {sign_rate2:,.0f} sign/s)")
-    print(f"load average (1 min) of the machine: {load_before:.1f} before the audit, {load_after:.1f} after "
-          f"({os.cpu_count()} CPUs; above about 1 the audit shares its core and its wall time grows)")
     print(f"implied floor (tokens / best openssl verify/s): {floor:.1f} s → audit is {wall / floor:.2f}x the floor")
     print(f"goal: under 60 s → {'met' if wall < 60 else 'NOT met'}")
     sys.exit(0 if ok else 1)
