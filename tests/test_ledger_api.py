@@ -113,3 +113,18 @@ def test_it_documents_the_log_api(client):
     for path in ("/api/v1/letters/{slug}/log/entries", "/api/v1/letters/{slug}/log/export.jsonl.gz",
                  "/api/v1/letters/{slug}/log/proof/inclusion", "/api/v1/log/key"):
         assert path in paths
+
+
+def test_the_receipt_page_says_when_a_published_signature_has_no_proof_yet(client, letter, signer, monkeypatch):
+    from undersigned.ledger import subtrees
+
+    receipt = signer.sign("jane@google.com")
+
+    def missing(*args, **kwargs):  # a gap left by a publisher that did not store subtree hashes
+        raise subtrees.MissingSubtrees("log 1: a subtree hash is missing")
+
+    monkeypatch.setattr(subtrees, "inclusion_proof", missing)
+    page = client.post(f"/letters/{letter.slug}/check/receipt/", {"receipt": receipt_text(receipt)})
+    assert page.status_code == 503 and "is in the log, but its proof cannot be built right now" in page.content.decode()
+    spanish = client.post(f"/es/letters/{letter.slug}/check/receipt/", {"receipt": receipt_text(receipt)})
+    assert "Tu firma está en el registro" in spanish.content.decode()

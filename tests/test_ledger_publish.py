@@ -134,6 +134,18 @@ def test_it_never_updates_or_deletes_an_entry(client, letter, mailbox):
                 "UPDATE ledger_subtreehash SET hash = hash", "DELETE FROM ledger_subtreehash"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
+    # An upsert that would overwrite a row (SQLite's REPLACE deletes it first; PostgreSQL's ON CONFLICT
+    # updates it) is refused too.
+    first = LogEntry.objects.get(index=0)
+    if connection.vendor == "sqlite":
+        replace = ("INSERT OR REPLACE INTO ledger_logentry (id, log_id, \"index\", kind, data, leaf_hash) "
+                   "SELECT id, log_id, \"index\", kind, X'7B7D', leaf_hash FROM ledger_logentry WHERE id = %s")
+    else:
+        replace = ("INSERT INTO ledger_logentry (id, log_id, \"index\", kind, data, leaf_hash) "
+                   "SELECT id, log_id, \"index\", kind, '\\x7b7d'::bytea, leaf_hash FROM ledger_logentry WHERE id = %s "
+                   "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(replace, [first.pk])
     assert LogEntry.objects.count() == 16 and bytes(LogEntry.objects.get(index=0).data).startswith(b'{"batch"')
     leaves = [bytes(h) for h in LogEntry.objects.order_by("index").values_list("leaf_hash", flat=True)]
     assert SubtreeHash.objects.count() == 1 and bytes(SubtreeHash.objects.get().hash) == root == merkle.root(leaves)
@@ -173,3 +185,19 @@ def test_the_audit_refuses_a_secret_that_is_not_the_tokens(client, letter, signe
     report = audit_file(io.BytesIO(gzip.compress(b"\n".join(lines) + b"\n")))
     assert not report.ok
     assert any("does not match the token" in failure.message for failure in report.failures)
+
+
+def test_it_invalidates_more_signatures_than_a_statement_takes_parameters(client, letter, mailbox, admin_user):
+    # PostgreSQL binds at most 65,535 parameters a statement: a flood selected all at once must still go.
+    signed(client, letter, mailbox, email="real@google.com", company="Google")
+    publish_pending(letter)
+    Signature.objects.bulk_create(
+        [Signature(letter=letter, status=Signature.Status.CONFIRMED, company_as_written="Flood") for _ in range(70_000)],
+        batch_size=2000,
+    )
+    record = invalidate(letter, Signature.objects.filter(letter=letter), reason="A flood", user=admin_user)
+    assert record.signature_count == 70_001
+    publish_pending(letter)
+    assert letter_counts(letter).total == 0
+    assert Signature.objects.filter(status=Signature.Status.INVALIDATED).count() == 70_001
+    assert audited(letter).ok  # the invalidation entry names the one published signature

@@ -111,13 +111,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        # recursive_triggers: an INSERT OR REPLACE that deletes a row fires its DELETE triggers (the log's
+        # append-only guards); without it SQLite deletes silently.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
+                        "PRAGMA recursive_triggers=ON;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if DATABASES["default"]["NAME"] == ":memory:" else 60
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Parameters travel apart from the SQL text and psycopg prepares the statements a connection runs
-    # again and again (all of the signing path's): less parsing and planning in PostgreSQL, no quoting
-    # of values in Python.
+    # Parameters travel apart from the SQL text: no quoting of values into SQL in Python. (Statements
+    # are not prepared: Django leaves psycopg's prepare_threshold unset, which keeps pgbouncer in
+    # transaction mode and connections that outlive a migration safe.) A statement then takes at most
+    # 65,535 parameters: code with long id lists uses subqueries or batches.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -48,7 +48,7 @@ def _state(slug):
 
 
 def _unavailable(error: subtrees.MissingSubtrees) -> ApiError:
-    log.error("proof unavailable: %s", error)
+    log.warning("proof unavailable until the next publication: %s", error)
     return ApiError(503, "This proof cannot be built until the next publication; try again in a few minutes.")
 
 
@@ -204,7 +204,7 @@ def receipt_proof(letter, signature) -> dict | None:
     try:
         proof = subtrees.inclusion_proof(state.pk, entry.index, latest.tree_size)
     except subtrees.MissingSubtrees as error:  # the receipt is still given; the proof comes with a later check
-        log.error("receipt without its proof: %s", error)
+        log.warning("receipt without its proof until the next publication: %s", error)
         return None
     return {
         "leaf_index": entry.index,

@@ -180,7 +180,8 @@ def _publish_letter(letter, now: datetime | None) -> int:
         PublishedSignature.objects.bulk_create(published_signatures, batch_size=500)
         PublishedInvalidation.objects.bulk_create(invalidations)
         for pks, index in removals:
-            PublishedSignature.objects.filter(pk__in=pks).update(removed=True, removed_by_leaf=index)
+            for start in range(0, len(pks), 10_000):  # under a statement's parameter limit
+                PublishedSignature.objects.filter(pk__in=pks[start : start + 10_000]).update(removed=True, removed_by_leaf=index)
         key = instance_keys.current_key()
         head = treehead.sign_tree_head(
             instance_keys.private_key(key), treehead.TreeHead(log_id(letter), cr.size, cr.root(), batch)
@@ -219,5 +220,5 @@ def publish_now(letter) -> bool:
 def record_invalidation(invalidation, signature_ids) -> None:
     """Remember which signatures an invalidation covered (its log entry lists their leaves)."""
     InvalidationTarget.objects.bulk_create(
-        [InvalidationTarget(invalidation=invalidation, signature_id=pk) for pk in signature_ids]
+        [InvalidationTarget(invalidation=invalidation, signature_id=pk) for pk in signature_ids], batch_size=1000
     )

@@ -264,9 +264,9 @@ def _read(log_id: int, subtrees: set[tuple[int, int]]) -> dict[tuple[int, int], 
             try:
                 found[(height, index)] = merkle.root([leaf[j] for j in range(index << height, (index + 1) << height)])
             except KeyError:
-                raise MissingSubtrees(f"log {log_id}: no entry in subtree {height}/{index}") from None
+                raise MissingSubtrees(f"log {log_id}: a subtree hash is missing") from None
         elif (height, index) not in found:
-            raise MissingSubtrees(f"log {log_id}: subtree {height}/{index} is not stored")
+            raise MissingSubtrees(f"log {log_id}: a subtree hash is missing")
     return found
 
 

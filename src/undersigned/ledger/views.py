@@ -63,7 +63,11 @@ def check_receipt(request, slug):
             try:
                 proof = subtrees.inclusion_proof(state.pk, published.leaf_index, latest.tree_size)
             except subtrees.MissingSubtrees as error:  # refilled by the next publication (subtrees.py)
-                log.error("receipt check without a proof: %s", error)
+                log.warning("receipt check without a proof until the next publication: %s", error)
+        if published is not None and proof is None and published.leaf_index < latest.tree_size:
+            # In the log, but a subtree hash the proof needs is not stored yet (see subtrees.py).
+            context["result"] = "unavailable"
+            return render(request, "ledger/check_receipt.html", context, status=503)
         if proof is None:
             context["result"] = "not_yet"
         else:

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse, translate_url
+from django.utils.encoding import iri_to_uri
 from django.utils.translation import get_language_info, override
 
 
@@ -18,7 +19,7 @@ def _in_language(request, code: str) -> str:
             path = reverse(name, args=match.args, kwargs=match.kwargs)
     except NoReverseMatch:
         return request.get_full_path()
-    query = request.META.get("QUERY_STRING", "")
+    query = iri_to_uri(request.META.get("QUERY_STRING", ""))
     return f"{path}?{query}" if query else path
 
 
