@@ -135,3 +135,19 @@ def test_it_opens_and_closes_letters_from_the_list(client, organizer):
 def test_it_edits_rate_limits(client, organizer):
     response = client.get("/organizer/moderation/ratelimit/")
     assert response.status_code == 200 and b"Network address" in response.content
+
+
+def test_a_publication_between_form_and_save_keeps_the_company(client, organizer, letter, monkeypatch):
+    from undersigned.companies.models import Company
+    from undersigned.ledger.publish import publish_pending
+    from undersigned.signatures.admin import SignatureAdmin
+
+    acme = Company.objects.create(slug="acme", name="Acme")
+    signature = confirmed(letter, company_as_written="Acme")
+    publish_pending(letter)
+    # The form was built while the signature waited; the publisher recorded it before the save.
+    monkeypatch.setattr(SignatureAdmin, "get_readonly_fields", lambda self, request, obj=None: self.readonly_fields)
+    response = client.post(f"/organizer/signatures/signature/{signature.pk}/change/", {"company": acme.pk, "review": signature.review})
+    assert response.status_code == 403
+    signature.refresh_from_db()
+    assert signature.company is None

@@ -259,3 +259,21 @@ def test_it_lets_browsers_send_their_origin_with_the_form(letter, mailbox):
     token = csrf_token(page.content.decode())
     response = client.post(sign_path(letter), form_data(csrfmiddlewaretoken=token), HTTP_ORIGIN="http://testserver")
     assert response.status_code == 302
+
+
+def test_a_closing_letter_gets_no_new_digest_secret():
+    # A request read the letter while it was open; it closed before the first signature made its
+    # secret. No secret may appear after the closing deleted them (nobody could then test an address).
+    from undersigned.letters.models import LetterSecret
+    from undersigned.signatures.actions import SigningClosed, email_digest
+    from undersigned.verification.actions import Closed, address_digest
+    from undersigned.verification.models import VerificationSecret
+
+    letter = Letter.objects.create(slug="closing", title="Closing", body="Text", status=Letter.Status.OPEN)
+    seen_open = Letter.objects.get(pk=letter.pk)
+    letter.close()
+    with pytest.raises(SigningClosed):
+        email_digest(seen_open, "jane@example.org")
+    with pytest.raises(Closed):
+        address_digest(seen_open, "jane@google.com")
+    assert not LetterSecret.objects.exists() and not VerificationSecret.objects.exists()

@@ -45,6 +45,21 @@ class SignatureAdmin(admin.ModelAdmin):
         locked = obj is not None and (obj.kind == Signature.Kind.VERIFIED or PublishedSignature.objects.filter(signature=obj).exists())
         return [*self.readonly_fields, "company"] if locked else self.readonly_fields
 
+    def save_model(self, request, obj, form, change):
+        if "company" not in form.changed_data:
+            return super().save_model(request, obj, form, change)
+        from django.db import transaction
+
+        from undersigned.ledger.models import LetterLog
+        from undersigned.ledger.publish import letter_log
+
+        with transaction.atomic():
+            # The publisher holds this lock while it reads companies into the log: check again under it.
+            LetterLog.objects.select_for_update().get(pk=letter_log(obj.letter).pk)
+            if obj.kind == Signature.Kind.VERIFIED or PublishedSignature.objects.filter(signature=obj).exists():
+                raise PermissionDenied(_("The public log has just recorded this signature: its company can no longer change."))
+            return super().save_model(request, obj, form, change)
+
     def has_add_permission(self, request):
         return False
 
