@@ -64,7 +64,7 @@ def test_it_shuffles_a_batch_and_rounds_its_time(client, letter, mailbox, settin
     # No display fields and no identifier but a random id in self-reported entries.
     for entry in logged:
         assert entry["display"] == {} and re.fullmatch(r"[0-9a-f]{32}", entry["id"])
-        assert entry["company"] in ("alphabet", "amazon")
+        assert entry["company"] in ("google", "amazon")
     assert audited(letter).ok
 
 
@@ -201,3 +201,23 @@ def test_it_invalidates_more_signatures_than_a_statement_takes_parameters(client
     assert letter_counts(letter).total == 0
     assert Signature.objects.filter(status=Signature.Status.INVALIDATED).count() == 70_001
     assert audited(letter).ok  # the invalidation entry names the one published signature
+
+
+def test_a_registry_change_after_publication_keeps_the_counts_equal_to_the_log(client, letter, mailbox, companies):
+    # Self-reported entries name the company they were matched to; both sides roll up to today's top parent.
+    from undersigned.companies.models import Company
+    from undersigned.ledger.cli import _compare_counts
+
+    def problems():
+        roots = {c["slug"]: c["root"] for c in client.get("/api/v1/companies").json()["companies"]}
+        counts = client.get(f"/api/v1/letters/{letter.slug}").json()["counts"]
+        return _compare_counts(audited(letter), counts, counts["total"], roots)
+
+    signed(client, letter, mailbox, email="a@google.com", company="Google")
+    signed(client, letter, mailbox, email="b@aws.example", company="AWS")
+    publish_pending(letter)
+    assert [e["company"] for e in entries(letter) if e["kind"] == "signature"] != [None, None]
+    assert problems() == []
+    Company.objects.filter(slug="google").update(parent=None)  # Google no longer under Alphabet
+    Company.objects.filter(slug="aws").update(parent=None)
+    assert problems() == []

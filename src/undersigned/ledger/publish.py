@@ -64,21 +64,6 @@ def letter_log(letter) -> LetterLog:
     return found
 
 
-def _roots() -> dict[int, str]:
-    from undersigned.companies.models import Company
-
-    parents = dict(Company.objects.values_list("pk", "parent_id"))
-    slugs = dict(Company.objects.values_list("pk", "slug"))
-    roots = {}
-    for pk in parents:
-        root, seen = pk, {pk}
-        while parents.get(root) is not None and parents[root] not in seen:
-            root = parents[root]
-            seen.add(root)
-        roots[pk] = slugs[root]
-    return roots
-
-
 def _pending(letter, batch: str):
     """(key items, other items); each item is (entry object, what to record once it has its index)."""
     from undersigned.moderation.models import Invalidation
@@ -98,7 +83,6 @@ def _pending(letter, batch: str):
         .select_related("company", "token_key").only("id", "kind", "company_id", "company__slug", "token_key__key_id",
                                                       "token_message", "token_signature")
     )
-    roots = _roots() if any(s.kind != Signature.Kind.VERIFIED and s.company_id for s in signatures) else {}
     for signature in signatures:
         if signature.kind == Signature.Kind.VERIFIED:
             entry = {"batch": batch, "company": signature.company.slug, "display": {},
@@ -107,7 +91,9 @@ def _pending(letter, batch: str):
                      "signature": b64u_encode(bytes(signature.token_signature)), "type": "verified"}
         else:
             # No display fields and no identifier but a random id: the log links to no person.
-            entry = {"batch": batch, "company": roots.get(signature.company_id), "display": {},
+            # The company it was matched to, as verified entries name theirs: counts roll up to the
+            # top parent of today's registry on both sides, so a registry change cannot set them apart.
+            entry = {"batch": batch, "company": signature.company.slug if signature.company_id else None, "display": {},
                      "id": secrets.token_hex(16), "kind": "signature", "type": "self_reported"}
         items.append((entry, ("signature", signature.pk)))
 
