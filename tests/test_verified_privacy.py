@@ -264,10 +264,13 @@ def test_the_secrets_that_could_link_are_gone_after_closing(client, letter, sign
     assert Issuance.objects.filter(address_digest=digest_before).exists()
     assert letter.close()
     assert Issuance.objects.count() == 0
-    # Testing an address again needs the letter's secret: a new one would be made, matching nothing.
+    # Testing an address again needs the letter's secret: it is gone, and no new one is made for a
+    # closed letter.
     from undersigned.verification.models import VerificationSecret
 
     assert not VerificationSecret.objects.filter(letter=letter).exists()
-    assert actions.address_digest(letter, address) != digest_before
+    with pytest.raises(actions.Closed):
+        actions.address_digest(letter, address)
+    assert not VerificationSecret.objects.filter(letter=letter).exists()
     assert len(receipts) == Signature.objects.filter(kind="verified").count()
     assert re.fullmatch(r"[0-9a-f]{64}", receipts[0]["key_id"])
