@@ -1,43 +1,19 @@
-"""Database-level guard: UPDATE and DELETE on log entries and tree heads fail, whatever the code path.
-
-PostgreSQL: a trigger function raising an exception. (TRUNCATE, which only the table owner can run,
-is not a row operation; the test suite's teardown relies on it.) SQLite: RAISE(ABORT) triggers.
-"""
+"""Database-level guard: UPDATE and DELETE on log entries and tree heads fail, whatever the code path
+(``_append_only.py``)."""
 
 from django.db import migrations
+
+from undersigned.ledger.migrations._append_only import create_triggers, drop_triggers
 
 TABLES = ("ledger_logentry", "ledger_treeheadrecord")
 
 
 def create(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "postgresql":
-            schema_editor.execute(
-                "CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                "BEGIN RAISE EXCEPTION 'the transparency log is append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$",
-                None,  # no interpolation: the % are PL/pgSQL's
-            )
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
-            )
-        elif vendor == "sqlite":
-            for op in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only ({op} on {table})'); END"
-                )
+    create_triggers(schema_editor, TABLES)
 
 
 def drop(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        elif vendor == "sqlite":
-            for op in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+    drop_triggers(schema_editor, TABLES)
 
 
 class Migration(migrations.Migration):

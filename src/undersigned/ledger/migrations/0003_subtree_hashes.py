@@ -1,4 +1,4 @@
-"""Subtree hashes (ledger/subtrees.py), append-only like the entries: the same triggers as 0002.
+"""Subtree hashes (ledger/subtrees.py), append-only like the entries: the same triggers as 0002 (_append_only.py).
 
 Filled for logs published before by 0004.
 """
@@ -6,37 +6,17 @@ Filled for logs published before by 0004.
 import django.db.models.deletion
 from django.db import migrations, models
 
+from undersigned.ledger.migrations._append_only import create_triggers, drop_triggers
+
 TABLE = "ledger_subtreehash"
 
 
-def create_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        # ledger_append_only() is 0002's function; created again in case 0002 ran on another engine's dump.
-        schema_editor.execute(
-            "CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN RAISE EXCEPTION 'the transparency log is append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$",
-            None,  # no interpolation: the % are PL/pgSQL's
-        )
-        schema_editor.execute(
-            f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
-        )
-    elif vendor == "sqlite":
-        for op in ("UPDATE", "DELETE"):
-            schema_editor.execute(
-                f"CREATE TRIGGER {TABLE}_no_{op.lower()} BEFORE {op} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only ({op} on {TABLE})'); END"
-            )
+def create(apps, schema_editor):
+    create_triggers(schema_editor, [TABLE])
 
 
-def drop_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}")
-    elif vendor == "sqlite":
-        for op in ("update", "delete"):
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{op}")
+def drop(apps, schema_editor):
+    drop_triggers(schema_editor, [TABLE])
 
 
 class Migration(migrations.Migration):
@@ -59,5 +39,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('log', 'height', 'index'), name='one_subtree_per_position')],
             },
         ),
-        migrations.RunPython(create_triggers, drop_triggers),
+        migrations.RunPython(create, drop),
     ]
