@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from scratch import drop_database, scratch_database  # bench/scratch.py
+
 REPO = Path(__file__).resolve().parent.parent
 COLUMNS_FILE = REPO.parent / "shared" / "data" / "usaspending" / "prime_transactions_columns.txt"
 
@@ -207,26 +209,6 @@ def main() -> None:
             drop_database(args.postgres, scratch)
     else:
         print(f"kept {scratch or work}")
-
-
-def scratch_database(url: str) -> str:
-    """A new, empty database on the server of ``url``; returns its URL."""
-    import secrets
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    name = f"undersigned_bench_{secrets.token_hex(5)}"
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def drop_database(url: str, scratch: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {scratch.rsplit('/', 1)[1]}")
 
 
 if __name__ == "__main__":

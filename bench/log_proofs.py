@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from scratch import drop_database, scratch_database  # bench/scratch.py
+
 
 CHUNK = 50_000
 BATCH = "2026-11-29T16:00:00Z"
@@ -96,26 +98,6 @@ def fill(state, letter, leaves: int) -> float:
     LetterLog.objects.filter(pk=state.pk).update(size=builder.size, compact_range=builder.compact_range().to_dict(),
                                                  last_batch=BATCH)
     return time.perf_counter() - started
-
-
-def scratch_database(url: str) -> str:
-    """A new, empty database on the server of ``url``; returns its URL."""
-    import secrets
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    name = f"undersigned_bench_{secrets.token_hex(5)}"
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def drop_database(url: str, scratch: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {scratch.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
 def median_ms(samples: list[float]) -> float:

@@ -238,6 +238,16 @@ async def drive(site: Site, sink: Sink, *, signings: int, concurrency: int, time
             phases["email"].append(mailed - submitted)
             phases["confirm"].append(done - mailed)
 
+    try:
+        elapsed = await run_clients(site, concurrency, client_loop)
+    finally:
+        pump.cancel()
+    return {"latencies": latencies, "phases": phases, "failures": failures, "elapsed": elapsed,
+            "emails": sink.received}
+
+
+async def run_clients(site: Site, concurrency: int, client_loop) -> float:
+    """Run ``client_loop(session)`` for ``concurrency`` clients at once; the seconds they took."""
     # One session (its cookie jar: the CSRF cookie) and one keep-alive connection per client.
     timeout = aiohttp.ClientTimeout(total=60)
     # unsafe=True: keep cookies from an IP-address host (127.0.0.1), which aiohttp refuses by default.
@@ -253,9 +263,7 @@ async def drive(site: Site, sink: Sink, *, signings: int, concurrency: int, time
         elapsed = time.perf_counter() - started
         for client in clients:
             await client.close()
-        pump.cancel()
-    return {"latencies": latencies, "phases": phases, "failures": failures, "elapsed": elapsed,
-            "emails": sink.received}
+    return elapsed
 
 
 async def drive_minimal(site: Site, *, requests: int, concurrency: int) -> float:
@@ -269,16 +277,7 @@ async def drive_minimal(site: Site, *, requests: int, concurrency: int) -> float
                 if response.status != 404:
                     raise SystemExit(f"minimal request: HTTP {response.status}")
 
-    clients = [aiohttp.ClientSession(site.url, connector=aiohttp.TCPConnector(limit=1, keepalive_timeout=1.0))
-               for _ in range(concurrency)]
-    started = time.perf_counter()
-    try:
-        await asyncio.gather(*(client_loop(client) for client in clients))
-    finally:
-        elapsed = time.perf_counter() - started
-        for client in clients:
-            await client.close()
-    return elapsed
+    return await run_clients(site, concurrency, client_loop)
 
 
 def _cpu_seconds(pid: int) -> float:
