@@ -57,6 +57,14 @@ class Letter(models.Model):
     def is_signable(self) -> bool:
         return self.status in self.SIGNABLE_STATUSES
 
+    def lock_while_open(self) -> bool:
+        """Lock this letter's row for the current transaction; False if it is no longer open.
+
+        A per-letter secret is made under this lock only: a closing (which updates this row, then deletes
+        the secrets) cannot slip in between and leave a new secret behind.
+        """
+        return Letter.objects.select_for_update().filter(pk=self.pk, status=self.Status.OPEN).exists()
+
     # State changes. Each is one conditional UPDATE, so that the worker and a request applying the
     # same schedule at the same moment cannot both perform it.
 

@@ -33,9 +33,7 @@ def email_digest(letter: Letter, address: str) -> bytes:
         secret = letter.secret  # read with the letter when the caller asked for it
     except LetterSecret.DoesNotExist:  # the letter's first signature
         with transaction.atomic():
-            # Created under the letter's row lock and only while it is open: a closing (which updates
-            # that row, then deletes the secret) cannot slip in between and leave a new secret behind.
-            if not Letter.objects.select_for_update().filter(pk=letter.pk, status=Letter.Status.OPEN).values("pk"):
+            if not letter.lock_while_open():
                 raise SigningClosed(letter.slug)
             secret, _ = LetterSecret.objects.get_or_create(letter=letter)
     return keyed_digest(secret.email_digest_key, canonical_email(address))

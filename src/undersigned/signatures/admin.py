@@ -4,10 +4,12 @@ invalidate with a recorded reason, download as CSV. Email digests and tokens are
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
-from undersigned.ledger.models import PublishedSignature
+from undersigned.ledger.models import LetterLog, PublishedSignature
+from undersigned.ledger.publish import letter_log
 from undersigned.letters.models import Letter
 from undersigned.lib.csv_export import csv_response
 from undersigned.moderation import actions as moderation
@@ -37,26 +39,24 @@ class SignatureAdmin(admin.ModelAdmin):
     readonly_fields = ["letter", "kind", "status", "company_as_written", "name", "role", "comment", "show_name", "held_for_review", "confirmed_on"]
     actions = ["approve", "hide", "release", "invalidate", "download_csv"]
 
-    def get_readonly_fields(self, request, obj=None):
+    @staticmethod
+    def company_is_final(signature) -> bool:
         # The public log records each signature's company when it publishes it, and the counts must
         # stay equal to the log's (`undersigned audit` checks): the company can be set while a
         # self-reported signature waits (pending or held for review), not once it is published. A
         # verified signature's company is the one its token proves.
-        locked = obj is not None and (obj.kind == Signature.Kind.VERIFIED or PublishedSignature.objects.filter(signature=obj).exists())
-        return [*self.readonly_fields, "company"] if locked else self.readonly_fields
+        return signature.kind == Signature.Kind.VERIFIED or PublishedSignature.objects.filter(signature=signature).exists()
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "company"] if obj is not None and self.company_is_final(obj) else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if "company" not in form.changed_data:
             return super().save_model(request, obj, form, change)
-        from django.db import transaction
-
-        from undersigned.ledger.models import LetterLog
-        from undersigned.ledger.publish import letter_log
-
         with transaction.atomic():
             # The publisher holds this lock while it reads companies into the log: check again under it.
             LetterLog.objects.select_for_update().get(pk=letter_log(obj.letter).pk)
-            if obj.kind == Signature.Kind.VERIFIED or PublishedSignature.objects.filter(signature=obj).exists():
+            if self.company_is_final(obj):
                 raise PermissionDenied(_("The public log has just recorded this signature: its company can no longer change."))
             return super().save_model(request, obj, form, change)
 

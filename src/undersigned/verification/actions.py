@@ -71,8 +71,7 @@ def _secret(letter: Letter) -> bytes:
     if secret is None:
         try:
             with transaction.atomic():
-                # Under the letter's row lock and only while it is open (see signatures.actions.email_digest).
-                if not Letter.objects.select_for_update().filter(pk=letter.pk, status=Letter.Status.OPEN).values("pk"):
+                if not letter.lock_while_open():
                     raise Closed(letter)
                 secret = VerificationSecret.objects.create(letter=letter).digest_key
         except IntegrityError:
