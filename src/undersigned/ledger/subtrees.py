@@ -60,36 +60,27 @@ class MissingSubtrees(RuntimeError):
 
 
 class SubtreeBuilder:
-    """Appends leaf hashes as ``merkle.CompactRange`` does, keeping each perfect subtree of height
-    ``MIN_HEIGHT`` or more that an append completes (``take()`` hands them over as (height, index, hash)).
-
-    Appending leaf i completes the subtrees of heights 1 … t, t being the number of trailing one bits of
-    i; the one of height h is number i >> h of its height. The compact range already holds the left
-    halves, so this costs what ``CompactRange.append`` costs: amortised one node hash per leaf.
+    """A ``merkle.CompactRange`` that keeps each perfect subtree of height ``MIN_HEIGHT`` or more its
+    appends complete (``take()`` hands them over as (height, index, hash)): the merges an append does
+    anyway, so this costs what ``CompactRange.append`` costs, amortised one node hash per leaf.
     """
 
-    __slots__ = ("size", "_hashes", "_completed")
+    __slots__ = ("_range", "_completed")
 
     def __init__(self, compact_range: merkle.CompactRange | None = None) -> None:
-        self.size = compact_range.size if compact_range else 0
-        self._hashes = list(compact_range.hashes) if compact_range else []
+        self._range = compact_range.copy() if compact_range else merkle.CompactRange()
         self._completed: list[tuple[int, int, bytes]] = []
 
+    @property
+    def size(self) -> int:
+        return self._range.size
+
     def append(self, leaf: bytes) -> None:
-        hashes, index = self._hashes, self.size
-        n, height, node = index, 0, leaf
-        while n & 1:
-            node = merkle.node_hash(hashes.pop(), node)
-            n >>= 1
-            height += 1
-            if height >= MIN_HEIGHT:
-                self._completed.append((height, index >> height, node))
-        hashes.append(node)
-        self.size += 1
+        self._range.append(leaf, self._completed, MIN_HEIGHT)
 
     def extend(self, leaves: Iterable[bytes]) -> None:
         for leaf in leaves:
-            self.append(leaf)
+            self._range.append(leaf, self._completed, MIN_HEIGHT)
 
     def pending(self) -> int:
         return len(self._completed)
@@ -100,7 +91,7 @@ class SubtreeBuilder:
         return completed
 
     def compact_range(self) -> merkle.CompactRange:
-        return merkle.CompactRange(self.size, self._hashes)
+        return self._range.copy()
 
 
 def rows(log_id: int, completed: Iterable[tuple[int, int, bytes]], model=SubtreeHash) -> list:

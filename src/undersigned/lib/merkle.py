@@ -129,14 +129,22 @@ class CompactRange:
         self.size = size
         self.hashes = list(hashes)
 
-    def append(self, leaf: bytes) -> None:
-        """Append one leaf hash: merge it with each perfect subtree of equal height (the trailing ones of size)."""
+    def append(self, leaf: bytes, completed: list | None = None, min_height: int = 1) -> None:
+        """Append one leaf hash: merge it with each perfect subtree of equal height (the trailing ones of size).
+
+        Each merge completes a perfect subtree: with ``completed``, those of ``min_height`` or more are
+        added to it as (height, index among the subtrees of that height, hash).
+        """
         hashes = self.hashes
-        n = self.size
+        n = index = self.size
+        height = 0
         sha = _sha256
         while n & 1:
             leaf = sha(b"\x01" + hashes.pop() + leaf).digest()
             n >>= 1
+            height += 1
+            if completed is not None and height >= min_height:
+                completed.append((height, index >> height, leaf))
         hashes.append(leaf)
         self.size += 1
 
