@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scratch import drop_database, scratch_database  # bench/scratch.py
+from scratch import drop_database, prepare_site_settings  # bench/scratch.py
 
 REPO = Path(__file__).resolve().parent.parent
 COLUMNS_FILE = REPO.parent / "shared" / "data" / "usaspending" / "prime_transactions_columns.txt"
@@ -129,13 +129,7 @@ def main() -> None:
                              "there, as a role that may create databases) instead of SQLite.")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="undersigned-contracts-bench-"))
-    os.environ["DATA_DIR"] = str(work)
-    scratch = None
-    if args.postgres:
-        scratch = scratch_database(args.postgres)
-        os.environ["DATABASE_URL"] = scratch
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "undersigned.settings_test")
+    work, scratch = prepare_site_settings(args.postgres, "undersigned-contracts-bench-")
     path = args.file or work / "Contracts_PrimeTransactions_bench_1.csv"
     if not args.file:
         started = time.perf_counter()

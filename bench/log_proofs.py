@@ -25,11 +25,9 @@ import os
 import random
 import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from scratch import drop_database, scratch_database  # bench/scratch.py
+from scratch import drop_database, prepare_site_settings  # bench/scratch.py
 
 
 CHUNK = 50_000
@@ -117,13 +115,7 @@ def main() -> None:
     if args.leaves < 100 or args.leaves % 10:
         parser.error("--leaves: at least 100, a multiple of 10")
 
-    work = Path(tempfile.mkdtemp(prefix="undersigned-proofs-bench-"))
-    os.environ["DATA_DIR"] = str(work)
-    scratch = None
-    if args.postgres:
-        scratch = scratch_database(args.postgres)
-        os.environ["DATABASE_URL"] = scratch
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "undersigned.settings_test")
+    work, scratch = prepare_site_settings(args.postgres, "undersigned-proofs-bench-")
     import django
 
     django.setup()
