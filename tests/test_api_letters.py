@@ -8,6 +8,7 @@ from tests.support.cast import (  # noqa: F401 (fixtures)
     ENGLISH_TITLE, SPANISH_TITLE, companies, letter, mailbox, organizer_action, signed,
 )
 from tests.support.pages import read_letter_page
+from undersigned.ledger.publish import publish_pending
 from undersigned.letters.models import Letter
 from undersigned.signatures.actions import withdraw_signature
 from undersigned.signatures.models import Signature
@@ -98,6 +99,20 @@ def test_it_lists_signatures_as_the_public_sees_them(client, letter, mailbox, ad
         {"name": "Anonymous", "role": None, "company": "Google", "company_slug": "google",
          "kind": "self_reported", "comment": None},
     ]
+
+
+def test_it_lists_signatures_in_the_order_of_the_log_not_of_submission(client, letter, mailbox, admin_client, settings):
+    # Published in one batch, shuffled: the list must not give back the order in which people signed.
+    settings.PUBLICATION_INTERVAL = 3600
+    for number in range(12):
+        signed(client, letter, mailbox, email=f"p{number}@google.com", visibility="named", name=f"Signer {number}")
+    organizer_action(admin_client, "approve", Signature.objects.all())
+    assert publish_pending(letter) == 12
+
+    listed = [item["name"] for item in get_json(client, f"/api/v1/letters/{letter.slug}/signatures")["signatures"]]
+    in_log_order = [signature.name for signature in Signature.objects.order_by("publication__leaf_index")]
+    assert listed == in_log_order
+    assert listed != [f"Signer {number}" for number in range(12)]  # shuffled (1 chance in 12! to fail)
 
 
 def test_it_returns_html_and_script_as_plain_strings(client, letter, mailbox, admin_client):

@@ -130,7 +130,8 @@ class PublishedSignature(models.Model):
     removed_by_leaf = models.PositiveBigIntegerField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["letter", "removed"], name="ledger_pubsig_letter_removed")]
+        # The public list: a letter's counted signatures in the log's order.
+        indexes = [models.Index(fields=["letter", "removed", "leaf_index"], name="ledger_pubsig_public_list")]
 
 
 class PublishedKey(models.Model):

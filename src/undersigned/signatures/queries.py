@@ -7,13 +7,17 @@ from undersigned.signatures.models import Signature
 
 
 def public_signatures(letter) -> Paginator:
-    """The public list: counted signatures (as the log counts them), oldest first, paginated."""
+    """The public list: counted signatures (as the log counts them), in the log's order, paginated.
+
+    The log's order, not the order of submission: a batch is shuffled when it is published, so that
+    nobody can pair a name in the list with the moment someone visited the site.
+    """
     signatures = (
         Signature.objects.filter(letter=letter, publication__removed=False)
         .select_related("company")
         .only("id", "kind", "company__name", "company__slug", "company_as_written", "name", "role", "comment",
               "show_name", "review")
-        .order_by("id")
+        .order_by("publication__leaf_index")
     )
     return Paginator(signatures, settings.SIGNATURES_PER_PAGE)
 
