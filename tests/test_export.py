@@ -37,3 +37,19 @@ def test_a_new_letter_has_an_empty_signed_log(letter, tmp_path):
 def test_it_refuses_an_unknown_letter(db):
     result = CliRunner().invoke(main, ["export", "nope"])
     assert result.exit_code == 1 and "no letter" in result.output
+
+
+def test_a_log_keeps_its_name_when_the_site_moves(client, letter, mailbox, tmp_path, settings):
+    # The tree heads were signed for the log's name at the time; an export made by a process with
+    # another SITE_URL (a new domain, or `undersigned export` run without it) must still verify.
+    signed(client, letter, mailbox, email="e1@google.com", company="Google")
+    first_name = client.get(f"/api/v1/letters/{letter.slug}/log").json()["log_id"]
+    settings.SITE_URL = "https://moved.example"
+    signed(client, letter, mailbox, email="e2@google.com", company="Google")
+    assert client.get(f"/api/v1/letters/{letter.slug}/log").json()["log_id"] == first_name
+    path = tmp_path / "moved.jsonl.gz"
+    assert CliRunner().invoke(main, ["export", letter.slug, "-o", str(path)]).exit_code == 0
+    header = parse_json(gzip.decompress(path.read_bytes()).splitlines()[0])
+    assert header["log_id"] == first_name != f"https://moved.example/letters/{letter.slug}"
+    audited = CliRunner().invoke(main, ["audit", "--file", str(path)])
+    assert audited.exit_code == 0 and "All checks passed" in audited.output, audited.output

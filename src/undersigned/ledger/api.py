@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 from undersigned.ledger import subtrees
 from undersigned.ledger.export import export_lines, gzip_chunks, public_key_json, tree_head_json
 from undersigned.ledger.models import LogEntry, PublishedSignature, TreeHeadRecord
-from undersigned.ledger.publish import letter_log, log_id, publish_pending
+from undersigned.ledger.publish import letter_log, publish_pending
 from undersigned.letters.api import _letter, api_view
 from undersigned.lib.api import ApiError, cacheable
 from undersigned.lib.blindrsa import BlindRSAError, b64u_decode, b64u_encode
@@ -59,9 +59,9 @@ def log_summary(request, slug):
     base = request.build_absolute_uri(f"/api/v1/letters/{letter.slug}/log")
     return cacheable(JsonResponse({
         "letter": letter.slug,
-        "log_id": log_id(letter),
+        "log_id": state.identifier,
         "tree_size": latest.tree_size,
-        "tree_head": tree_head_json(latest, letter),
+        "tree_head": tree_head_json(latest, state),
         "entries": f"{base}/entries",
         "export": f"{base}/export.jsonl.gz",
         "key": request.build_absolute_uri("/api/v1/log/key"),
@@ -98,8 +98,8 @@ def tree_head(request, slug):
         record = TreeHeadRecord.objects.filter(log=state, tree_size=size).first()
         if record is None:
             raise ApiError(404, f"No tree head of size {size} was signed.")
-        return cacheable(JsonResponse(tree_head_json(record, letter)), 3600)
-    return cacheable(JsonResponse(tree_head_json(latest, letter)))
+        return cacheable(JsonResponse(tree_head_json(record, state)), 3600)
+    return cacheable(JsonResponse(tree_head_json(latest, state)))
 
 
 @require_safe
@@ -108,7 +108,7 @@ def tree_heads(request, slug):
     letter, state, latest = _state(slug)
     start = _int(request, "start", 0)
     records = TreeHeadRecord.objects.filter(log=state, tree_size__gte=start).order_by("tree_size")[:MAX_RANGE]
-    return cacheable(JsonResponse({"tree_heads": [tree_head_json(r, letter) for r in records]}))
+    return cacheable(JsonResponse({"tree_heads": [tree_head_json(r, state) for r in records]}))
 
 
 @require_safe
@@ -150,7 +150,7 @@ def inclusion(request, slug):
         "leaf_hash": b64u_encode(bytes(entry.leaf_hash)),
         "entry": parse_json(bytes(entry.data)),
         "proof": [b64u_encode(h) for h in proof],
-        "tree_head": tree_head_json(record, letter),
+        "tree_head": tree_head_json(record, state),
     })
 
 
@@ -171,7 +171,7 @@ def consistency(request, slug):
         raise _unavailable(error) from None
     return JsonResponse({
         "first": first, "second": second, "proof": [b64u_encode(h) for h in proof],
-        "second_tree_head": tree_head_json(records[second], letter),
+        "second_tree_head": tree_head_json(records[second], state),
     })
 
 
@@ -210,6 +210,6 @@ def receipt_proof(letter, signature) -> dict | None:
         "leaf_index": entry.index,
         "entry": parse_json(bytes(entry.data)),
         "proof": [b64u_encode(h) for h in proof],
-        "tree_head": tree_head_json(latest, letter),
+        "tree_head": tree_head_json(latest, state),
     }
 

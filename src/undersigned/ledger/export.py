@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from undersigned.ledger import keys as instance_keys
-from undersigned.ledger.models import InstanceKey, LogEntry, TreeHeadRecord
-from undersigned.ledger.publish import letter_log, log_id, publish_pending
+from undersigned.ledger.models import InstanceKey, LetterLog, LogEntry, TreeHeadRecord
+from undersigned.ledger.publish import letter_log, publish_pending
 from undersigned.lib import treehead
 from undersigned.lib.blindrsa import b64u_encode
 from undersigned.lib.canonical import canonical_json
@@ -16,11 +16,11 @@ from undersigned.lib.canonical import canonical_json
 CHUNK_ROWS = 2000
 
 
-def tree_head_json(record: TreeHeadRecord, letter) -> dict:
+def tree_head_json(record: TreeHeadRecord, state: LetterLog) -> dict:
     return {
         "key_id": record.key_id,
         "signature": b64u_encode(bytes(record.signature)),
-        "tree_head": treehead.TreeHead(log_id(letter), record.tree_size, bytes(record.root_hash), record.timestamp).to_dict(),
+        "tree_head": treehead.TreeHead(state.identifier, record.tree_size, bytes(record.root_hash), record.timestamp).to_dict(),
     }
 
 
@@ -52,7 +52,7 @@ def export_lines(letter) -> Iterator[bytes]:
         "key_rotations": instance_keys.rotations(),
         "kind": "header",
         "letter": letter.slug,
-        "log_id": log_id(letter),
+        "log_id": state.identifier,
         "log_key": b64u_encode(bytes(key.public_key)),
         "version": 1,
     }
@@ -62,7 +62,7 @@ def export_lines(letter) -> Iterator[bytes]:
     def heads_of(count: int) -> Iterator[bytes]:
         nonlocal head_at
         while head_at < len(heads) and heads[head_at].tree_size == count:
-            yield canonical_json({"kind": "tree_head", **tree_head_json(heads[head_at], letter)}) + b"\n"
+            yield canonical_json({"kind": "tree_head", **tree_head_json(heads[head_at], state)}) + b"\n"
             head_at += 1
 
     yield from heads_of(0)

@@ -67,6 +67,10 @@ class LetterLog(models.Model):
     """Per-letter publisher state: the row publishers lock, and the Merkle compact range."""
 
     letter = models.OneToOneField("letters.Letter", on_delete=models.PROTECT, related_name="log")
+    # The log's name in its signed tree heads ("log_id"), fixed when the log is made: rebuilt from the
+    # current SITE_URL it would change with a move to another domain (or a process started with another
+    # SITE_URL), and every tree head signed before would stop verifying.
+    identifier = models.CharField(max_length=500)
     size = models.PositiveBigIntegerField(default=0)
     compact_range = models.JSONField(default=dict)  # merkle.CompactRange.to_dict()
     last_batch = models.CharField(max_length=20, blank=True)

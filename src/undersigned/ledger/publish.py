@@ -45,7 +45,8 @@ VARIANT = "RSABSSA-SHA384-PSS-Randomized"
 _random = secrets.SystemRandom()
 
 
-def log_id(letter) -> str:
+def new_log_identifier(letter) -> str:
+    """The name a new log gets (and keeps: LetterLog.identifier): where the letter is published."""
     return f"{settings.SITE_URL}/letters/{letter.slug}"
 
 
@@ -58,7 +59,7 @@ def letter_log(letter) -> LetterLog:
     if found is None:
         try:
             with transaction.atomic():
-                found = LetterLog.objects.create(letter=letter)
+                found = LetterLog.objects.create(letter=letter, identifier=new_log_identifier(letter))
         except IntegrityError:
             found = LetterLog.objects.get(letter=letter)
     return found
@@ -170,7 +171,7 @@ def _publish_letter(letter, now: datetime | None) -> int:
                 PublishedSignature.objects.filter(pk__in=pks[start : start + 10_000]).update(removed=True, removed_by_leaf=index)
         key = instance_keys.current_key()
         head = treehead.sign_tree_head(
-            instance_keys.private_key(key), treehead.TreeHead(log_id(letter), cr.size, cr.root(), batch)
+            instance_keys.private_key(key), treehead.TreeHead(state.identifier, cr.size, cr.root(), batch)
         )
         if not TreeHeadRecord.objects.filter(log=state, tree_size=cr.size).exists():
             TreeHeadRecord.objects.create(log=state, tree_size=cr.size, root_hash=head.tree_head.root_hash,
