@@ -1,18 +1,27 @@
 """The JSON API of verified signing (documented in openapi.json beside this file).
 
     GET  /api/v1/letters/{slug}/keys            the letter's token keys (optionally for one email domain)
-    POST /api/v1/letters/{slug}/verifications   {email} → 202, the same answer for every address
+    POST /api/v1/letters/{slug}/verifications   {email, language?} → 202, the same answer for every address
     POST /api/v1/letters/{slug}/tokens          {email, code | invitation, key_id, blinded_msg} → blind signature
     POST /api/v1/letters/{slug}/signatures      {token: {key_id, message, signature}, name?, …} → 201 receipt
                                                 (routed here by letters.api when the body has "token")
     POST /api/v1/letters/{slug}/withdrawals     {withdrawal_secret} → the signature is withdrawn
+
+The API answers in English (its addresses have no language prefix). Every refusal also carries a stable
+``error_code`` (ERROR_CODES below), so that a page in another language, such as the verify page's
+script, shows its own translation of the refusal instead of the English ``error``.
 """
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -44,6 +53,102 @@ def key_json(key: TokenKey) -> dict:
     }
 
 
+# --- refusals and their codes ----------------------------------------------------------------------
+
+# The stable codes of refusals (documented in openapi.json, schema VerificationRefusal). Clients match on
+# these, never on the English text, which may change.
+ERROR_CODES = {
+    "bad_request": "The request is malformed: not JSON, unknown fields, wrong types or encodings.",
+    "letter_not_found": "No public letter has this slug.",
+    "letter_closed": "The letter is not open for signatures.",
+    "invalid_language": "language is not one of the site's languages.",
+    "invalid_email": "email is not an email address.",
+    "too_many_codes": "Too many codes were asked for from this network today.",
+    "wrong_code": "The code is wrong, expired, used up, or was never sent to this address.",
+    "already_issued": "This address already received its token for this letter.",
+    "invitation_invalid": "The invitation code is wrong, used or expired.",
+    "wrong_key": "key_id is not a key of this letter, or not the key of the address's (or invitation's) company.",
+    "key_retired": "The key no longer signs tokens.",
+    "name_required": "show_name is true but name is empty.",
+    "field_too_long": "name, role or comment is longer than its limit.",
+    "field_invalid": "name, role or comment is not text, or contains invisible control characters.",
+    "token_invalid": "The token is not a valid token of this letter (format, letter or signature).",
+    "token_used": "The token has already been used.",
+    "withdrawal_secret_invalid": "The withdrawal secret is not 43 base64url characters.",
+    "signature_not_found": "No signature of this letter has a token with this withdrawal secret.",
+    "refused": "Another refusal: see error.",
+}
+
+# actions.VerificationError carries a status and a message in the active language; each message of
+# actions.py (its msgid, in English) is given its code here. tests/test_verify_api_errors.py checks that
+# every message of actions.py is listed.
+REFUSALS = {
+    "The letter '%(slug)s' is %(status)s and does not take signatures.": "letter_closed",
+    "email must be an email address.": "invalid_email",
+    "Too many codes were asked for from your network today. Try again tomorrow, or ask an organizer for an invitation code.": "too_many_codes",
+    "The code is wrong or has expired. Check it, or ask for a new code.": "wrong_code",
+    "This address has already received its token for this letter: one person, one token.": "already_issued",
+    "This invitation code is not valid for this letter: it is wrong, used or expired.": "invitation_invalid",
+    "key_id must be the 64-character id of one of this letter's keys.": "wrong_key",
+    "key_id is not a key of this letter (see /keys).": "wrong_key",
+    "key_id is not the key of the company of this address; use the key listed for it.": "wrong_key",
+    "key_id is not the key of the invitation's company; use the key listed for it.": "wrong_key",
+    "This key no longer signs tokens.": "key_retired",
+    "name is needed when show_name is true.": "name_required",
+    "%(field)s must be at most %(limit)d characters.": "field_too_long",
+    "%(field)s must be text.": "field_invalid",
+    "%(field)s contains invisible control characters.": "field_invalid",
+    "message is too long to be a token.": "token_invalid",
+    "The token message is not an undersigned token.": "token_invalid",
+    "This token is for another letter.": "token_invalid",
+    "The signature of this token does not verify under this key.": "token_invalid",
+    "%(field)s must be base64url text.": "token_invalid",
+    "%(field)s is not valid base64url (no padding, URL-safe alphabet).": "token_invalid",
+    "This token has already been used.": "token_used",
+    "The withdrawal secret must be 43 base64url characters.": "withdrawal_secret_invalid",
+    "No signature of this letter has a token with this withdrawal secret.": "signature_not_found",
+    "code must be text.": "bad_request",
+    "invitation must be the invitation code, as text.": "bad_request",
+    "show_name must be true or false.": "bad_request",
+    "blinded_msg must be base64url text.": "bad_request",
+    "blinded_msg is not valid base64url (no padding, URL-safe alphabet).": "bad_request",
+    "blinded_msg must be %(size)d bytes for this key.": "bad_request",
+    "blinded_msg is out of range for this key (not below the modulus).": "bad_request",
+    "Cannot sign: %(error)s.": "bad_request",
+}
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+# Refusals without a code of their own (the API's checks of the request, letters.api's), by status.
+CODES_BY_STATUS = {400: "bad_request", 404: "letter_not_found", 413: "bad_request", 415: "bad_request"}
+
+
+@cache
+def _patterns(language: str) -> list[tuple[re.Pattern, str, str]]:
+    """(the message in ``language`` as a pattern, its msgid, its code), fixed messages first."""
+    with translation.override(language):
+        found = [(re.compile(".+".join(re.escape(part) for part in PLACEHOLDER.split(gettext(msgid))), re.S), msgid, code)
+                 for msgid, code in REFUSALS.items()]
+    return sorted(found, key=lambda item: PLACEHOLDER.search(item[1]) is not None)
+
+
+def _refusal(error: actions.VerificationError, letter=None, language: str | None = None) -> ApiError:
+    """The API's answer to a refusal: its code, and its message in English even if it was made in
+    another ``language`` (the code request queues its email in the signer's language)."""
+    message = str(error.message)
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    msgid, code = None, "bad_request" if error.status == 400 else "refused"
+    for pattern, known, known_code in _patterns(language):
+        if pattern.fullmatch(message):
+            msgid, code = known, known_code
+            break
+    if not language.startswith("en"):
+        if isinstance(error, actions.Closed) and letter is not None:
+            with translation.override("en"):
+                message = actions.Closed(letter).message
+        elif msgid and not PLACEHOLDER.search(msgid):
+            message = msgid
+    return ApiError(error.status, message, error_code=code)
+
+
 def _fields(data: dict, allowed: set[str]) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -54,7 +159,28 @@ def _call(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except actions.VerificationError as error:
-        raise ApiError(error.status, error.message) from None
+        raise _refusal(error) from None
+
+
+def coded(view):
+    """Give every refusal of ``view`` an error_code (those of actions.py have theirs already)."""
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ApiError as error:
+            if "error_code" not in error.details:
+                error.details["error_code"] = CODES_BY_STATUS.get(error.status, "refused")
+            raise
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _language(data: dict) -> str | None:
+    language = data.get("language")
+    if language is not None and (not isinstance(language, str) or language not in dict(settings.LANGUAGES)):
+        raise ApiError(400, f"language must be one of: {', '.join(dict(settings.LANGUAGES))}.", error_code="invalid_language")
+    return language
 
 
 @require_safe
@@ -75,17 +201,25 @@ def letter_keys(request, slug):
 @csrf_exempt  # JSON only, no cookie
 @require_POST
 @api_view
+@coded
 def verifications(request, slug):
     letter = _letter(slug)
     data = read_json_object(request)
-    _fields(data, {"email"})
-    _call(actions.request_code, letter, data.get("email"), network_address=client_address(request))
+    _fields(data, {"email", "language"})
+    # The email is rendered in the language active when it is queued: the signer's, if they said.
+    language = _language(data) or settings.LANGUAGE_CODE
+    try:
+        with translation.override(language):
+            actions.request_code(letter, data.get("email"), network_address=client_address(request))
+    except actions.VerificationError as error:
+        raise _refusal(error, letter, language) from None
     return JsonResponse(CODE_SENT, status=202)
 
 
 @csrf_exempt
 @require_POST
 @api_view
+@coded
 def tokens(request, slug):
     letter = _letter(slug)
     data = read_json_object(request)
@@ -125,6 +259,7 @@ def receipt_for(letter, signature) -> dict:
     }
 
 
+@coded
 def redeem(request, letter, data: dict):
     """POST /letters/{slug}/signatures with a token (called by letters.api)."""
     _fields(data, {"token", "name", "role", "comment", "show_name"})
@@ -141,6 +276,7 @@ def redeem(request, letter, data: dict):
 @csrf_exempt
 @require_POST
 @api_view
+@coded
 def withdrawals(request, slug):
     letter = _letter(slug)
     data = read_json_object(request)
