@@ -136,7 +136,7 @@ TX_COLUMNS = sources.TRANSACTION_ROW_COLUMNS
 
 
 def upsert_transaction_rows(duck, on_batch: Callable[[int], None] | None = None) -> int:
-    """The transactions DuckDB made ready (table ``tx_rows``, see ``sources.TX_ROWS``)."""
+    """The transactions DuckDB made ready (table ``tx_rows``, see ``sources.tx_rows_sql``)."""
     return db.upsert_query(duck, sources.TRANSACTION_ROWS, TX, TX_COLUMNS, ["key"], on_batch=on_batch, split=True)
 
 

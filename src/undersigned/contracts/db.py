@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from itertools import islice
 from pathlib import Path
@@ -194,12 +195,19 @@ def _copied_straight(table: str, fill) -> bool:
 
 
 def fetched(duck, sql: str, size: int = BATCH) -> Iterator[list[tuple]]:
-    """The rows of a DuckDB query in lists of ``size`` (never the whole result in Python at once)."""
+    """The rows of a DuckDB query in lists of ``size`` (never the whole result in Python at once, two lists
+    at most). The next list is made on another thread while the caller stores this one: SQLite lets go of
+    Python's lock while it writes, so making the Python values of a list costs no time."""
     cursor = duck.cursor()
-    cursor.execute(sql)
-    while rows := cursor.fetchmany(size):
-        yield rows
-    cursor.close()
+    try:
+        cursor.execute(sql)
+        with ThreadPoolExecutor(1) as pool:
+            following = pool.submit(cursor.fetchmany, size)
+            while rows := following.result():
+                following = pool.submit(cursor.fetchmany, size)
+                yield rows
+    finally:
+        cursor.close()
 
 
 _PLAIN = (str, int, bool, type(None))

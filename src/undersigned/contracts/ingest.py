@@ -294,7 +294,7 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
             report.rows_deleted = len(deleted)
             progress.loaded(len(deleted))
     if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
-        con.execute(sources.TX_ROWS)
+        con.execute(sources.tx_rows_sql(repeated=con.execute(sources.REPEATED_KEYS).fetchone()[0]))
         # DuckDB derives the awards and the recipients (on another core) while the database takes the
         # transactions.
         derive = [sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)), sources.RECIPIENT_ROWS]

@@ -390,15 +390,23 @@ SELECT substr(award_key, 1, 200), any_value(piid), coalesce(any_value(parent_pii
 FROM tx GROUP BY 1
 """
 # The transactions as the database stores them (clipped to the column sizes), one row per key: a key
-# repeated in a file keeps its last row.
-TX_ROWS = """
+# repeated in a file keeps its last row. Finding the last row takes a window over the whole file (four
+# times the cost of the rest), so it runs only when a key does repeat (``REPEATED_KEYS``).
+REPEATED_KEYS = "SELECT count(*) > count(DISTINCT substr(tx_key, 1, 240)) FROM tx"
+
+
+def tx_rows_sql(repeated: bool) -> str:
+    last = "QUALIFY row_number() OVER (PARTITION BY substr(tx_key, 1, 240) ORDER BY record DESC) = 1"
+    return f"""
 CREATE OR REPLACE TABLE tx_rows AS
 SELECT substr(tx_key, 1, 240) AS key, substr(award_key, 1, 200) AS award_id,
     substr(coalesce(modification_number, ''), 1, 40) AS modification_number, action_date, fy(action_date) AS fiscal_year,
     obligation, substr(coalesce(action_type_code, ''), 1, 4) AS action_type_code, coalesce(tx_description, '') AS description
 FROM tx
-QUALIFY row_number() OVER (PARTITION BY substr(tx_key, 1, 240) ORDER BY record DESC) = 1
+{last if repeated else ""}
 """
+
+
 TRANSACTION_ROW_COLUMNS = ["key", "award_id", "modification_number", "action_date", "fiscal_year", "obligation",
                            "action_type_code", "description"]
 # Dates and amounts leave DuckDB as text: the database parses them (no Python object per value).
