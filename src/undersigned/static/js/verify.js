@@ -91,15 +91,35 @@
   if (!app || !api || !window.isSecureContext || !window.crypto || !crypto.subtle) return;
 
   var slug = app.dataset.slug;
+  var language = app.dataset.language || undefined;  // the page's language, for the code's email
   var base = '/api/v1/letters/' + encodeURIComponent(slug);
   var $ = function (id) { return document.getElementById(id); };
   var state = {};
 
   $('js-fallback-note').hidden = true;
 
-  function showError(message) {
+  // Every message shown here comes from the page, translated (the #verify-strings template). The API
+  // answers in English; its refusals carry a stable error_code, which names the page's message:
+  // "wrong_code" → data-error-wrong-code. Anything else gets the page's generic message.
+  function Refusal(code) { this.code = code; }
+
+  function refusalOf(result) {
+    return new Refusal((result.data && result.data.error_code) || '');
+  }
+
+  function messageFor(error) {
+    if (error instanceof Refusal && error.code) {
+      var key = 'error' + error.code.split('_').map(function (word) {
+        return word.charAt(0).toUpperCase() + word.slice(1);
+      }).join('');
+      if (Object.prototype.hasOwnProperty.call(strings, key) && strings[key]) return strings[key];
+    }
+    return strings.errorGeneric || '';
+  }
+
+  function showError(error) {
     var box = $('verify-error');
-    box.textContent = (strings.failed || 'Error:') + ' ' + message;
+    box.textContent = messageFor(error);
     box.hidden = false;
   }
 
@@ -129,7 +149,7 @@
     var blinded = await api.blind(publicKey, prepared);
     var result = await postJson(base + '/tokens', Object.assign(
       { key_id: key.key_id, blinded_msg: blinded.blindedMsg }, credentials));
-    if (!result.ok) throw new Error(result.data.error || ('HTTP ' + result.status));
+    if (!result.ok) throw refusalOf(result);
     var signature = await api.finalize(publicKey, prepared, result.data.blind_signature, blinded.inv);
     state.token = { key_id: key.key_id, message: prepared, signature: signature };
     state.receipt = {
@@ -151,8 +171,8 @@
     var email = form.email.value.trim();
     busy(form, true);
     try {
-      var result = await postJson(base + '/verifications', { email: email });
-      if (result.status !== 202) throw new Error(result.data.error || ('HTTP ' + result.status));
+      var result = await postJson(base + '/verifications', { email: email, language: language });
+      if (result.status !== 202) throw refusalOf(result);
       state.email = email;
       var domain = email.slice(email.lastIndexOf('@') + 1);
       var found = await keysFor('domain=' + encodeURIComponent(domain));
@@ -164,7 +184,7 @@
         $('code').focus();
       }
     } catch (error) {
-      showError(error.message);
+      showError(error);
     } finally {
       busy(form, false);
     }
@@ -178,7 +198,7 @@
     try {
       await getToken(state.key, { email: state.email, code: form.code.value.trim() });
     } catch (error) {
-      showError(error.message);
+      showError(error);
     } finally {
       busy(form, false);
     }
@@ -193,10 +213,10 @@
     try {
       var company = code.toLowerCase().slice(0, code.lastIndexOf('-'));
       var found = await keysFor('company=' + encodeURIComponent(company));
-      if (!found.length) throw new Error('This invitation code is not valid for this letter: it is wrong, used or expired.');
+      if (!found.length) throw new Refusal('invitation_invalid');
       await getToken(found[0], { invitation: code });
     } catch (error) {
-      showError(error.message);
+      showError(error);
     } finally {
       busy(form, false);
     }
@@ -225,12 +245,12 @@
     var form = event.target;
     var when = form.querySelector('input[name=when]:checked').value;
     var fields = display(form);
-    if (fields.show_name && !fields.name) { showError('name'); form.name.focus(); return; }
+    if (fields.show_name && !fields.name) { showError(new Refusal('name_required')); form.name.focus(); return; }
     busy(form, true);
     try {
       if (when === 'now') {
         var result = await postJson(base + '/signatures', Object.assign({ token: state.token }, fields));
-        if (result.status !== 201) throw new Error(result.data.error || ('HTTP ' + result.status));
+        if (result.status !== 201) throw refusalOf(result);
         showReceipt(Object.assign({}, result.data, { withdrawal_secret: state.receipt.withdrawal_secret }), strings.submitted || '');
       } else if (when === 'later') {
         // A random moment between 30 minutes and 6 hours from now.
@@ -239,12 +259,12 @@
         var items = readPending();
         items.push({ site: location.origin, letter: slug, token: state.token, display: fields, due: due });
         writePending(items);
-        showReceipt(state.receipt, (strings.scheduled || '') + ' ' + new Date(due).toLocaleString());
+        showReceipt(state.receipt, (strings.scheduled || '') + ' ' + new Date(due).toLocaleString(language));
       } else {
         showReceipt(state.receipt, strings.elsewhere || '');
       }
     } catch (error) {
-      showError(error.message);
+      showError(error);
     } finally {
       busy(form, false);
     }
