@@ -211,7 +211,7 @@ def test_a_registry_change_after_publication_keeps_the_counts_equal_to_the_log(c
     def problems():
         roots = {c["slug"]: c["root"] for c in client.get("/api/v1/companies").json()["companies"]}
         counts = client.get(f"/api/v1/letters/{letter.slug}").json()["counts"]
-        return _compare_counts(audited(letter), counts, counts["total"], roots)
+        return _compare_counts(audited(letter), counts, counts, roots)
 
     signed(client, letter, mailbox, email="a@google.com", company="Google")
     signed(client, letter, mailbox, email="b@aws.example", company="AWS")
@@ -221,3 +221,24 @@ def test_a_registry_change_after_publication_keeps_the_counts_equal_to_the_log(c
     Company.objects.filter(slug="google").update(parent=None)  # Google no longer under Alphabet
     Company.objects.filter(slug="aws").update(parent=None)
     assert problems() == []
+
+
+def test_the_audit_reads_the_letter_page_counts_and_names_a_difference(client, letter, mailbox, companies):
+    from undersigned.ledger.cli import _compare_counts, _PageCounts
+
+    signed(client, letter, mailbox, email="a@google.com", company="Google")
+    signed(client, letter, mailbox, email="b@aws.example", company="AWS")
+    signed(client, letter, mailbox, email="c@acme.example", company="Acme Widgets")
+    publish_pending(letter)
+    roots = {c["slug"]: c["root"] for c in client.get("/api/v1/companies").json()["companies"]}
+    api = client.get(f"/api/v1/letters/{letter.slug}").json()["counts"]
+    page = _PageCounts()
+    page.feed(client.get(f"/letters/{letter.slug}/").content.decode())
+    assert (page.counts["verified"], page.counts["self_reported"]) == (0, 3)
+    assert sorted((row["company"] or "", row["self_reported"]) for row in page.counts["by_company"]) == \
+        sorted((row["company"] or "", row["self_reported"]) for row in api["by_company"])
+    assert _compare_counts(audited(letter), api, page.counts, roots) == []
+
+    page.counts["by_company"][0]["self_reported"] += 1  # a page that inflates one company
+    problems = _compare_counts(audited(letter), api, page.counts, roots)
+    assert len(problems) == 1 and "the letter page shows" in problems[0]

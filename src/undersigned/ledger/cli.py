@@ -8,9 +8,9 @@ gives a traceback.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import click
@@ -96,21 +96,22 @@ def _site_counts(api_counts: dict) -> dict:
     return {k: tuple(v) for k, v in counts.items() if v != [0, 0]}
 
 
-def _compare_counts(report, api_counts: dict, page_total: int | None, roots: dict[str, str]) -> list[str]:
+def _compare_counts(report, api_counts: dict, page_counts: dict, roots: dict[str, str]) -> list[str]:
+    """What differs between the log's counts and those the API and the letter page show (same shape each)."""
     problems = []
-    if report.verified != api_counts.get("verified"):
-        problems.append(f"verified: the log counts {report.verified}, the API shows {api_counts.get('verified')}")
-    if report.self_reported != api_counts.get("self_reported"):
-        problems.append(f"self-reported: the log counts {report.self_reported}, the API shows {api_counts.get('self_reported')}")
-    if page_total is not None and page_total != report.verified + report.self_reported:
-        problems.append(f"total: the log counts {report.verified + report.self_reported}, the letter page shows {page_total}")
-    log_rows, site_rows = _log_counts(report, roots), _site_counts(api_counts)
-    for company in sorted(set(log_rows) | set(site_rows), key=lambda c: (c is None, c or "")):
-        if log_rows.get(company, (0, 0)) != site_rows.get(company, (0, 0)):
-            name = company or "(no registry company)"
-            lv, ls = log_rows.get(company, (0, 0))
-            sv, ss = site_rows.get(company, (0, 0))
-            problems.append(f"{name}: the log counts {lv} verified + {ls} self-reported, the site shows {sv} + {ss}")
+    log_rows = _log_counts(report, roots)
+    for where, shown in (("the API", api_counts), ("the letter page", page_counts)):
+        if report.verified != shown.get("verified"):
+            problems.append(f"verified: the log counts {report.verified}, {where} shows {shown.get('verified')}")
+        if report.self_reported != shown.get("self_reported"):
+            problems.append(f"self-reported: the log counts {report.self_reported}, {where} shows {shown.get('self_reported')}")
+        site_rows = _site_counts(shown)
+        for company in sorted(set(log_rows) | set(site_rows), key=lambda c: (c is None, c or "")):
+            if log_rows.get(company, (0, 0)) != site_rows.get(company, (0, 0)):
+                name = company or "(no registry company)"
+                lv, ls = log_rows.get(company, (0, 0))
+                sv, ss = site_rows.get(company, (0, 0))
+                problems.append(f"{name}: the log counts {lv} verified + {ls} self-reported, {where} shows {sv} + {ss}")
     return problems
 
 
@@ -139,10 +140,37 @@ def _fetch_and_audit(client, base: str, slug: str, trusted_key, since, workdir: 
     return report, path
 
 
-def _page_total(client, base: str, slug: str) -> int | None:
-    html = _get(client, f"{base}/letters/{slug}/", "the letter page").text
-    found = re.search(r'id="count-total">\s*(\d+)\s*<', html)
-    return int(found.group(1)) if found else None
+class _PageCounts(HTMLParser):
+    """The counts on a letter page, read from the data-* attributes of its count and its table's rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts: dict = {"by_company": []}
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id") == "count-total":
+            self.counts["verified"] = int(attributes["data-verified"])
+            self.counts["self_reported"] = int(attributes["data-self-reported"])
+        elif tag == "tr" and "data-company" in attributes:
+            self.counts["by_company"].append({
+                "company": attributes["data-company"] or None,
+                "verified": int(attributes["data-verified"]),
+                "self_reported": int(attributes["data-self-reported"]),
+            })
+
+
+def _page_counts(client, base: str, slug: str) -> dict:
+    """The letter page's counts, in the API's shape; AuditProblem if the page does not show them."""
+    page = _PageCounts()
+    try:
+        page.feed(_get(client, f"{base}/letters/{slug}/", "the letter page").text)
+        page.close()
+    except (KeyError, ValueError, TypeError):
+        raise AuditProblem(f"the letter page ({base}/letters/{slug}/) shows counts this audit cannot read") from None
+    if "verified" not in page.counts:
+        raise AuditProblem(f"the letter page ({base}/letters/{slug}/) shows no counts this audit can read")
+    return page.counts
 
 
 def _print_report(console, report, extra_failures: list[str], source: str) -> None:
@@ -293,10 +321,10 @@ def _audit(console, url, export_file, since_file, receipt_file, trusted_key, sav
             for attempt in range(3):  # a publication between two requests changes the counts: ask again
                 report, _path = _fetch_and_audit(client, base, slug, trusted_key, since, Path(tmp))
                 api = _get_json(client, f"{base}/api/v1/letters/{slug}", "the letter's counts")
-                page_total = _page_total(client, base, slug)
+                page = _page_counts(client, base, slug)
                 companies = _get_json(client, f"{base}/api/v1/companies", "the company registry")
                 roots = {c.get("slug"): c.get("root") for c in companies.get("companies", [])}
-                extra = [f"[counts] {p}" for p in _compare_counts(report, api.get("counts", {}), page_total, roots)]
+                extra = [f"[counts] {p}" for p in _compare_counts(report, api.get("counts", {}), page, roots)]
                 if not extra or not report.ok:
                     break
             passed.append("the counts equal what the letter page and the API show")
