@@ -1,130 +1,171 @@
-"""`undersigned contracts fetch` against a local server that answers as the USAspending API contract says
-(api_contracts/contracts/v2/search/spending_by_transaction.md and awards/award_id.md)."""
+"""`undersigned contracts fetch` against a local server that answers as the USAspending API contracts say
+(api_contracts/contracts/v2/search/spending_by_transaction.md and awards/award_id.md; see
+tests/contracts/fake_usaspending.py for what follows which file and section)."""
 
-import json
-import threading
-from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
+import httpx
 import pytest
 
-from undersigned.contracts.fetch import Client, FetchError, fetch_transactions
+import undersigned.contracts.fetch as fetch_module
+from undersigned.contracts.fetch import Client, FetchError, fetch_transactions, retry_after
 from undersigned.contracts.models import Award, FetchCursor, Transaction
+from tests.contracts.fake_usaspending import RESULT_WINDOW, SEARCH_PATH, FakeUsaspending
 from tests.contracts.helpers import run, show
 
 pytestmark = pytest.mark.django_db
 
-
-def record(number: int) -> dict:
-    piid = f"70CMSD{number // 3:05d}"
-    return {
-        "internal_id": str(number), "generated_internal_id": f"CONT_AWD_{piid}_7012_-NONE-_-NONE-",
-        "Award ID": piid, "Mod": f"P{number % 3:05d}", "Recipient Name": "PALANTIR TECHNOLOGIES INC.",
-        "Recipient UEI": "PALANTIRUEI1", "Action Date": (date(2021, 1, 1) + timedelta(days=number // 7)).isoformat(),
-        "Transaction Amount": "100.00", "Awarding Agency": "Department of Homeland Security",
-        "Awarding Sub Agency": "U.S. Immigration and Customs Enforcement", "Award Type": "DELIVERY ORDER",
-        "Transaction Description": "CASE MANAGEMENT SOFTWARE", "Action Type": None,
-        "PSC": {"code": "DA01", "description": "IT"}, "NAICS": {"code": "511210", "description": "SOFTWARE"},
-    }
-
-
-class FakeApi:
-    """Pages by number up to a result window (like the API's 50,000), then only by the last_record cursor."""
-
-    def __init__(self, total=250, window=100, failures=()):
-        self.records = [record(n) for n in range(total)]
-        self.window, self.failures, self.requests = window, list(failures), []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, body, headers=()):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                key = self.path.strip("/").split("/")[-1]
-                self.reply(200, {"generated_unique_award_id": key, "description": "FALCON CASE MANAGEMENT SUPPORT",
-                                 "period_of_performance": {"start_date": "2021-01-01", "end_date": "2031-01-01"},
-                                 "latest_transaction_contract_data": {"product_or_service_code": "DA01", "naics": "511210"},
-                                 "recipient": {"recipient_name": "PALANTIR TECHNOLOGIES INC.", "recipient_uei": "PALANTIRUEI1",
-                                               "parent_uei": "PALANTIRUEI1", "parent_recipient_name": "PALANTIR TECHNOLOGIES INC."}})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                api.requests.append(body)
-                if api.failures:
-                    status = api.failures.pop(0)
-                    return self.reply(status, {"detail": "try later"}, [("Retry-After", "0")] if status == 429 else [])
-                if "award_type_codes" not in body.get("filters", {}) or "fields" not in body:
-                    return self.reply(422, {"detail": "Missing value: 'filters|award_type_codes' is a required field"})
-                limit, page = body.get("limit", 10), body.get("page", 1)
-                if "last_record_unique_id" in body:
-                    after = int(body["last_record_unique_id"])
-                    rows = [r for r in api.records if int(r["internal_id"]) > after][:limit]
-                else:
-                    if page * limit > api.window:
-                        return self.reply(422, {"detail": f"Request exceeds the result window of {api.window}"})
-                    rows = api.records[(page - 1) * limit:page * limit]
-                last = rows[-1] if rows else None
-                has_next = bool(last) and last is not api.records[-1]
-                self.reply(200, {"limit": limit, "results": [{k: r[k] for k in body["fields"] if k in r} | {
-                    "internal_id": r["internal_id"], "generated_internal_id": r["generated_internal_id"]} for r in rows],
-                    "page_metadata": {"page": page, "hasNext": has_next, "hasPrevious": page > 1,
-                                      "next": page + 1 if has_next else None, "previous": page - 1 if page > 1 else None,
-                                      "last_record_unique_id": int(last["internal_id"]) if last else None,
-                                      "last_record_sort_value": last["Action Date"] if last else None}})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+CURSOR_FIELDS = {"last_record_unique_id", "last_record_sort_value"}
 
 
 @pytest.fixture
 def api():
-    server = FakeApi()
+    server = FakeUsaspending(window=150)
     yield server
     server.close()
 
 
-def fetch(api, **options):
+def fetch(api, *, page_size=50, since="2020-10-01", **options):
     client = Client(api.url, backoff=0, sleep=lambda seconds: None)
-    return fetch_transactions(agencies=["ICE"], since="2020-10-01", until="2024-09-30", base_url=api.url,
-                              page_size=50, client=client, **options)
+    return fetch_transactions(agencies=["ICE"], since=since, until="2024-09-30", base_url=api.url,
+                              page_size=page_size, client=client, result_window=api.window, **options)
 
 
-def test_it_pages_past_the_result_window_with_the_cursor(companies, api):
+def start_dates(api):
+    return [body["filters"]["time_period"][0]["start_date"] for body in api.requests]
+
+
+def assert_within_the_window(api):
+    """Every search asked only what the API serves: no cursor (the transaction contract has none), and
+    no page past the window (422 from the view, 500 from Elasticsearch)."""
+    assert api.requests
+    for body in api.requests:
+        assert not CURSOR_FIELDS & set(body)
+        assert body["page"] * body["limit"] + 1 <= api.window
+
+
+def test_the_fake_answers_as_the_contract_says(api):
+    """The shape of the answers, and the refusals, that the fetch tests rely on."""
+    body = {"filters": {"award_type_codes": ["A", "B", "C", "D"], "time_period": [{"start_date": "2021-01-01",
+                                                                                   "end_date": "2021-01-01"}]},
+            "fields": ["Award ID", "Mod", "Action Date"], "sort": "Action Date", "order": "asc", "limit": 5}
+    http = httpx.Client(base_url=api.url)
+    post = lambda **changes: http.post(SEARCH_PATH, json={**body, **changes})  # noqa: E731
+    answer = post().json()
+    assert set(answer) == {"limit", "results", "page_metadata"}
+    assert answer["page_metadata"] == {"page": 1, "hasNext": True, "hasPrevious": False, "next": 2, "previous": None}
+    first, *_ = answer["results"]
+    assert set(first) == {"Award ID", "Mod", "Action Date", "internal_id", "generated_internal_id"}
+    # One internal_id per award, for each of its modifications (the contract's sample).
+    assert [row["internal_id"] for row in answer["results"]] == ["24000000"] * 3 + ["24000001"] * 2
+    last = post(page=2).json()
+    assert len(last["results"]) == 2 and last["page_metadata"]["hasNext"] is False
+    assert post(last_record_unique_id=24000000, last_record_sort_value="2021-01-01").status_code == 400
+    assert post(limit=101).status_code == 422 and post(limit=0).status_code == 422 and post(page=0).status_code == 422
+    assert post(sort="Recipient Name").status_code == 400  # not one of the fields asked for
+    assert post(order="up").status_code == 400
+    assert http.post(SEARCH_PATH, json={"fields": ["Mod"], "sort": "Mod"}).status_code == 422
+    assert post(page=29, limit=5).status_code == 200  # records 140-144 (+ 1 to learn hasNext): within 150
+    assert post(page=30, limit=5).status_code == 500  # 30 × 5 + 1 > 150: Elasticsearch's from + size
+    assert post(page=31, limit=5).status_code == 422  # (31 - 1) × 5 >= 150: the view's check
+    award = http.get(f"/api/v2/awards/{first['generated_internal_id']}/").json()
+    assert award["recipient"]["parent_recipient_uei"] == "PALANTIRUEI1" and award["category"] == "contract"
+    assert http.get(f"/api/v2/awards/{first['internal_id']}/").json() == award
+    assert http.get("/api/v2/awards/CONT_AWD_NOPE_7012_-NONE-_-NONE-/").status_code == 404
+    http.close()
+
+
+def test_it_pages_past_the_result_window_by_narrowing_the_time_period(companies, api, monkeypatch):
+    monkeypatch.setattr(fetch_module, "RESULT_WINDOW", api.window)  # the CLI uses the API's; this fake's is 150
     result = run("fetch", "--agency", "ICE", "--since", "2020-10-01", "--until", "2024-09-30",
                  "--base-url", api.url, "--page-size", "50", "--quiet")
     assert result.exit_code == 0, result.output
-    assert "250 transactions fetched" in result.output
+    assert "250 transactions fetched" in result.output  # each once, though boundary days came twice
     assert Transaction.objects.count() == 250
-    assert any("last_record_unique_id" in body for body in api.requests)
-    assert all(body["page"] * body["limit"] <= api.window or "last_record_unique_id" in body for body in api.requests)
+    assert_within_the_window(api)
+    assert set(api.answers) == {200}
+    starts = start_dates(api)
+    assert starts[0] == "2020-10-01" and len(set(starts)) > 2 and starts == sorted(starts)
     first = api.requests[0]
     assert first["filters"]["agencies"] == [{"type": "awarding", "tier": "subtier", "name": "U.S. Immigration and Customs Enforcement",
                                              "toptier_name": "Department of Homeland Security"}]
     assert first["filters"]["award_type_codes"] == ["A", "B", "C", "D"]
+    assert first["sort"] == "Action Date" and first["sort"] in first["fields"] and first["order"] == "asc"
     record = show("palantir")
     assert record["total_obligated"] == 25000.0
     assert record["awards"][0]["link_method"] == "uei"
     assert Award.objects.filter(description="FALCON CASE MANAGEMENT SUPPORT").count() == Award.objects.count()
+    assert len(api.award_requests) == Award.objects.count() == 84  # details once per award, not per transaction
+
+
+def test_it_pages_past_the_real_50000_result_window(companies):
+    """50,150 transactions, the API's own window: the fetch resumes at page 499 of 100 (as if it had been
+    interrupted there), asks no page past it, and continues from the last action date it received."""
+    api = FakeUsaspending(total=50_150, per_day=40, mods=50)
+    assert api.window == RESULT_WINDOW == fetch_module.RESULT_WINDOW == 50_000
+    try:
+        client = Client(api.url, backoff=0, sleep=lambda seconds: None)
+        options = dict(agencies=["ICE"], since="2020-10-01", until="2024-09-30", base_url=api.url, page_size=100,
+                       details=False)
+        assert fetch_transactions(**options, max_pages=1, client=client)["rows"] == 100
+        FetchCursor.objects.update(page=499)
+        result = fetch_transactions(**options, client=Client(api.url, backoff=0, sleep=lambda seconds: None))
+        assert result["done"]
+        boundary = api.action_date(49_899).isoformat()  # the last transaction of page 499
+        assert [(body["page"], start) for body, start in zip(api.requests, start_dates(api))] == [
+            (1, "2020-10-01"), (499, "2020-10-01"), (1, boundary), (2, boundary), (3, boundary)]
+        assert_within_the_window(api)
+        assert set(api.answers) == {200}
+        # Page 499 held transactions 49,800-49,899; 49,880-49,919 share the boundary date: 49,880-49,899 came twice.
+        assert api.action_date(49_880) == api.action_date(49_919) != api.action_date(49_879)
+        assert result["rows"] == 100 + 250 and FetchCursor.objects.get().rows == 450
+        assert Transaction.objects.count() == 450
+        probe, http = dict(api.requests[1], limit=100), httpx.Client(base_url=api.url)
+        assert http.post(SEARCH_PATH, json=dict(probe, page=500)).status_code == 500
+        answer = http.post(SEARCH_PATH, json=dict(probe, page=501))
+        http.close()
+        assert answer.status_code == 422 and "maximum result limit (50000)" in answer.json()["detail"]
+    finally:
+        api.close()
+
+
+def test_it_resumes_across_narrowed_windows_and_stores_each_transaction_once(companies):
+    api = FakeUsaspending(total=400, window=120)
+    try:
+        first = fetch(api, page_size=25, max_pages=7, details=False)
+        assert not first["done"] and first["rows"] == 7 * 25 - 2  # page 5 began again with 98 and 99, of page 4's last day
+        assert FetchCursor.objects.get().query["filters"]["time_period"][0]["start_date"] > "2020-10-01"
+        api.failures = [503] * 6  # the server goes away mid-way: give up, keep what was stored
+        with pytest.raises(FetchError, match="gave up after 6 attempts"):
+            fetch(api, page_size=25, details=False)
+        assert FetchCursor.objects.get().rows == first["rows"]
+        second = fetch(api, page_size=25, details=False)
+        assert second["done"] and first["rows"] + second["rows"] == 400
+        assert Transaction.objects.count() == 400 and FetchCursor.objects.get().rows == 400
+        assert_within_the_window(api)
+        starts = start_dates(api)
+        assert starts == sorted(starts) and len(set(starts)) > 3
+        # Once done, the same query starts over; it stores nothing twice.
+        again = fetch(api, page_size=25, details=False)
+        assert again["done"] and again["rows"] == 400 and Transaction.objects.count() == 400
+    finally:
+        api.close()
+
+
+def test_it_stops_when_one_day_holds_more_than_the_window(companies):
+    api = FakeUsaspending(total=400, per_day=400, window=120)
+    try:
+        with pytest.raises(FetchError, match="transactions dated 2021-01-01: the API cannot page past 120 results"):
+            fetch(api, page_size=25, details=False, since="2021-01-01")
+        assert Transaction.objects.count() == 75  # pages 1-3 are kept; page 4 would end past the window
+        assert_within_the_window(api)
+    finally:
+        api.close()
 
 
 def test_it_retries_politely_and_resumes_after_an_interruption(companies):
-    api = FakeApi(failures=[429, 503])
+    api = FakeUsaspending(window=200, failures=[(429, 0), 503])
     try:
         result = fetch(api, max_pages=2)
         assert result["rows"] == 100 and not result["done"]
@@ -137,8 +178,41 @@ def test_it_retries_politely_and_resumes_after_an_interruption(companies):
         result = fetch(api)
         assert result["done"] and result["rows"] == 150
         assert Transaction.objects.count() == 250
+        assert_within_the_window(api)
     finally:
         api.close()
+
+
+def test_it_waits_as_retry_after_says_and_backs_off_exponentially_otherwise(companies):
+    api = FakeUsaspending(failures=[(429, 7), 503, 502, (429, "Wed, 21 Oct 2015 07:28:00 GMT")])
+    waits, said = [], []
+    try:
+        client = Client(api.url, backoff=1.0, sleep=waits.append, echo=said.append)
+        result = fetch_transactions(agencies=["ICE"], since="2020-10-01", until="2024-09-30", base_url=api.url,
+                                    page_size=100, max_pages=1, details=False, client=client)
+        assert result["rows"] == 100
+        assert waits[0] == 7.0 and 2.0 <= waits[1] <= 2.5 and 4.0 <= waits[2] <= 5.0 and waits[3] == 0.0
+        assert said[0] == "HTTP 429; retrying in 7.0 s"
+        assert api.answers == [429, 503, 502, 429, 200]
+        api.failures = [400]  # a refusal is not retried
+        with pytest.raises(FetchError, match="HTTP 400"):
+            fetch_transactions(agencies=["ICE"], since="2020-10-01", until="2024-09-30", base_url=api.url,
+                               page_size=100, details=False,
+                               client=Client(api.url, backoff=1.0, sleep=waits.append))
+        assert len(waits) == 4 and api.answers[-1] == 400
+    finally:
+        api.close()
+    assert retry_after("120") == 120.0 and retry_after("soon") is None and retry_after(None) is None
+    in_an_hour = format_datetime(datetime.now(timezone.utc) + timedelta(hours=1), usegmt=True)
+    assert 3590 < retry_after(in_an_hour) <= 3600
+
+
+def test_an_award_the_api_does_not_know_keeps_what_its_transactions_say(companies, api):
+    api.unknown_awards = {0}
+    fetch(api, max_pages=1)
+    award = Award.objects.get(award_key="CONT_AWD_70CMSD00000_7012_-NONE-_-NONE-")
+    assert award.description == "CASE MANAGEMENT SOFTWARE"
+    assert Award.objects.exclude(pk=award.pk).filter(description="FALCON CASE MANAGEMENT SUPPORT").count() == 16
 
 
 def test_it_reports_bad_answers_and_bad_options(companies, api):
@@ -149,3 +223,5 @@ def test_it_reports_bad_answers_and_bad_options(companies, api):
     api.failures = [400]
     result = run("fetch", "--base-url", api.url, "--quiet")
     assert result.exit_code == 1 and "HTTP 400" in result.output
+    with pytest.raises(FetchError, match="--page-size 101"):
+        fetch(api, page_size=101)

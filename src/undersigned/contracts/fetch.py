@@ -1,15 +1,20 @@
 """Pull contract transactions from the USAspending API, politely and resumably.
 
-``POST /api/v2/search/spending_by_transaction/`` pages through transactions sorted by action date. The
-API serves at most 50,000 results to page numbers; past that, it continues from the
-``last_record_unique_id`` / ``last_record_sort_value`` cursor it returns in ``page_metadata``. A server
-that gives no cursor is followed by moving the window's start to the last action date seen (records
-of that day come twice and are stored once). ``GET /api/v2/awards/{id}/`` supplies what a transaction
-lacks (parent UEI, description, end date) for awards not seen before.
+``POST /api/v2/search/spending_by_transaction/`` pages through transactions sorted by action date. Its
+contract (usaspending-api: api_contracts/contracts/v2/search/spending_by_transaction.md) has page numbers
+only: no ``last_record_unique_id`` / ``last_record_sort_value`` cursor — that is spending_by_award's, which
+returns awards, not transactions. The API serves page numbers within a window of 50,000 results
+(settings.ES_TRANSACTIONS_MAX_RESULT_WINDOW; it asks Elasticsearch for ``page × limit + 1`` rows, so the
+last page it can serve ends one row short of the window). When the window is used up, the fetch narrows
+its query: the time period then starts on the action date of the last transaction received, and paging
+starts again at 1. The transactions of that day come twice; they are stored once, and counted once
+(see ``_tally``). More than a window's worth of transactions on one day cannot be paged past.
+``GET /api/v2/awards/{id}/`` supplies what a transaction lacks (parent UEI, description, end date) for
+awards not seen before.
 
-Each page is stored in one database transaction together with the cursor, so an interrupted fetch
-resumes where it stopped. Errors 429 and 5xx, and network failures, are retried with exponential
-backoff (honouring Retry-After).
+Each page is stored in one database transaction together with the position (page, query, tally), so an
+interrupted fetch resumes where it stopped. Errors 429 and 5xx, and network failures, are retried with
+exponential backoff, or after the delay a Retry-After header asks for.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import json
 import random
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import httpx
 from django.db import transaction
@@ -36,7 +42,8 @@ from undersigned.contracts.parsing import ParseError, fiscal_year, parse_amount,
 
 SEARCH = "/api/v2/search/spending_by_transaction/"
 AWARD = "/api/v2/awards/{}/"
-RESULT_WINDOW = 50_000
+RESULT_WINDOW = 50_000  # usaspending-api settings.ES_TRANSACTIONS_MAX_RESULT_WINDOW
+MAX_LIMIT = 100  # usaspending-api common/validator/pagination.py: 1 <= limit <= 100
 FIELDS = ["Award ID", "Mod", "Recipient Name", "Recipient UEI", "Action Date", "Transaction Amount", "Awarding Agency",
           "Awarding Sub Agency", "Award Type", "Transaction Description", "Action Type", "PSC", "NAICS", "internal_id",
           "generated_internal_id"]
@@ -49,7 +56,9 @@ TOPTIER_BY_NAME = {"DEPARTMENT OF HOMELAND SECURITY": "070"}
 
 
 class FetchError(Exception):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Client:
@@ -72,12 +81,12 @@ class Client:
                     except ValueError:
                         raise FetchError(f"{method} {path}: the answer is not JSON") from None
                 if response.status_code not in RETRY_STATUSES:
-                    raise FetchError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}")
+                    raise FetchError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}",
+                                     response.status_code)
                 reason = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After", "")
-                if retry_after.isdigit():
-                    delay = min(float(retry_after), 300.0)
-                    self._wait(delay, reason, attempt)
+                delay = retry_after(response.headers.get("Retry-After"))
+                if delay is not None:
+                    self._wait(min(delay, 300.0), reason, attempt)
                     continue
             self._wait(min(self.backoff * 2 ** attempt, 120.0) * (1 + random.random() / 4), reason, attempt)
         raise FetchError(f"{method} {path}: gave up after {self.attempts} attempts ({reason})")
@@ -91,6 +100,20 @@ class Client:
 
     def close(self) -> None:
         self.http.close()
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110, 10.2.3)."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def _query(agencies: list[str], since: str, until: str, page_size: int) -> dict:
@@ -175,15 +198,23 @@ def _iso(day: date | None) -> str | None:
 
 
 def award_details(client: Client, keys: list[str]) -> tuple[list, dict]:
-    """For awards not seen before: parent UEI and name, description, end date, PSC and NAICS."""
+    """For awards not seen before: parent UEI and name, description, end date, PSC and NAICS.
+
+    Fields as in api_contracts/contracts/v2/awards/award_id.md (ContractResponse). An award the API does
+    not know (404) keeps what its transactions say."""
     recipients, updates = [], {}
     for key in keys:
-        data = client.request("GET", AWARD.format(key))
+        try:
+            data = client.request("GET", AWARD.format(key))
+        except FetchError as error:
+            if error.status == 404:
+                continue
+            raise
         person = data.get("recipient") or {}
         uei = (person.get("recipient_uei") or "").upper()
         if uei:
             recipients.append((uei, uei, str(person.get("recipient_unique_id") or ""), person.get("recipient_name") or "",
-                               (person.get("parent_uei") or person.get("parent_recipient_uei") or "").upper(),
+                               (person.get("parent_recipient_uei") or person.get("parent_uei") or "").upper(),
                                str(person.get("parent_recipient_unique_id") or ""), person.get("parent_recipient_name") or ""))
         contract = data.get("latest_transaction_contract_data") or {}
         period = data.get("period_of_performance") or {}
@@ -199,49 +230,62 @@ def award_details(client: Client, keys: list[str]) -> tuple[list, dict]:
 def fetch_transactions(*, agencies: list[str], since: str, until: str | None = None,
                        base_url: str = "https://api.usaspending.gov", page_size: int = 100, restart: bool = False,
                        max_pages: int | None = None, details: bool = True, echo: Callable[[str], None] | None = None,
-                       client: Client | None = None) -> dict:
-    until = until or date.today().isoformat()
-    query = _query(agencies, since, until, page_size)
-    digest = hashlib.sha256(json.dumps(query, sort_keys=True).encode()).hexdigest()
+                       client: Client | None = None, result_window: int | None = None) -> dict:
+    """Fetch (or resume fetching) the contract transactions of `agencies` from `since` to `until`.
+
+    Without `until`, the fetch runs to today, and an interrupted fetch resumes with the end date it began
+    with. `result_window` is the API's (RESULT_WINDOW, 50,000) unless a test of a smaller fake says otherwise."""
+    result_window = result_window or RESULT_WINDOW
+    if not 1 <= page_size <= MAX_LIMIT:
+        raise FetchError(f"--page-size {page_size}: the API takes 1 to {MAX_LIMIT} records a page")
+    query = _query(agencies, since, until or date.today().isoformat(), page_size)
+    identity = json.loads(json.dumps(query))
+    if until is None:  # "until today" is the same fetch tomorrow, so that it can be resumed
+        identity["filters"]["time_period"][0]["end_date"] = None
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     cursor, created = FetchCursor.objects.get_or_create(query_digest=digest, defaults={"query": query})
     if restart or cursor.done:
         cursor.page, cursor.last_record_unique_id, cursor.last_record_sort_value = 1, "", ""
         cursor.rows, cursor.done, cursor.query = 0, False, query
         cursor.save()
     elif not created and echo:
-        echo(f"resuming at page {cursor.page} ({cursor.rows:,} transactions already stored)")
+        start = cursor.query["filters"]["time_period"][0]["start_date"]
+        echo(f"resuming at page {cursor.page} of the transactions from {start} ({cursor.rows:,} already stored)")
     client = client or Client(base_url, echo=echo)
     pages = rows = 0
     touched_total: set[str] = set()
     try:
         while not cursor.done and (max_pages is None or pages < max_pages):
             body = dict(cursor.query, page=cursor.page)
-            if cursor.last_record_unique_id:
-                body["last_record_unique_id"] = _number(cursor.last_record_unique_id)
-                body["last_record_sort_value"] = cursor.last_record_sort_value
             data = client.request("POST", SEARCH, body)
-            results = data.get("results")
-            metadata = data.get("page_metadata") or {}
-            if not isinstance(results, list):
-                raise FetchError(f"POST {SEARCH}: the answer has no results list")
+            results = data.get("results") if isinstance(data, dict) else None
+            metadata = data.get("page_metadata") if isinstance(data, dict) else None
+            if not isinstance(results, list) or not isinstance(metadata, dict) or "hasNext" not in metadata:
+                raise FetchError(f"POST {SEARCH}: the answer has no results list and page_metadata")
             try:
                 recipients, awards, transactions = normalise(results)
             except ParseError as error:
                 raise FetchError(f"POST {SEARCH} page {cursor.page}: {error}") from None
             with transaction.atomic():
-                new_keys = [key for key, *_ in awards if not Award.objects.filter(award_key=key).exists()]
-                detail_recipients, updates = award_details(client, new_keys) if details and new_keys else ([], {})
+                detail_recipients, updates = [], {}
+                if details and awards:
+                    keys = [key for key, *_ in awards]
+                    known = set(Award.objects.filter(award_key__in=keys).values_list("award_key", flat=True))
+                    new_keys = [key for key in keys if key not in known]
+                    if new_keys:
+                        detail_recipients, updates = award_details(client, new_keys)
                 keys = upsert_recipients(recipients) | upsert_recipients(detail_recipients)
                 awards = [_with_details(award, updates.get(award[0]), detail_recipients) for award in awards]
                 touched = upsert_awards_from_transactions(awards)
                 upsert_transactions(transactions)
                 refresh_awards(touched, keys)
                 touched_total |= touched
-                _advance(cursor, data, metadata, results, page_size)
-                cursor.rows += len(transactions)
+                counted = _tally(cursor, results)
+                cursor.rows += counted
+                _advance(cursor, metadata, results, result_window, echo)
                 cursor.save()
             pages += 1
-            rows += len(transactions)
+            rows += counted
             if echo:
                 echo(f"page {pages}: {len(transactions)} transactions ({cursor.rows:,} in all)")
     finally:
@@ -261,30 +305,58 @@ def _with_details(award: tuple, fields: dict | None, detail_recipients: list) ->
     return tuple(award)
 
 
-def _number(value: str):
-    try:
-        return int(value)
-    except ValueError:
-        return value
+def _is_contract(row: dict) -> bool:
+    return (row.get("generated_internal_id") or "").startswith(("CONT_AWD_", "CONT_IDV_"))
 
 
-def _advance(cursor: FetchCursor, data: dict, metadata: dict, results: list, page_size: int) -> None:
+def _tally(cursor: FetchCursor, results: list[dict]) -> int:
+    """How many of this page's contract transactions are received for the first time in this fetch.
+
+    A narrowed window starts on the day the previous window ended with, so that day's transactions come
+    again, first (the sort is by action date). The cursor keeps the action date of the last transaction
+    received (in ``last_record_sort_value``) and how many transactions of that date were received (in
+    ``last_record_unique_id``): in a window that starts on that date, the transaction at position p
+    (from 0) of the window was received before if p is below that number. Positions, not identities, so
+    that the order in which the API returns transactions of one day may differ from one request to the next.
+    """
+    date_seen, count = cursor.last_record_sort_value, cursor.last_record_unique_id
+    count = int(count) if count.isdigit() else 0
+    window_start = cursor.query["filters"]["time_period"][0]["start_date"]
+    first = (cursor.page - 1) * cursor.query["limit"]
+    counted = 0
+    for offset, row in enumerate(results):
+        day = str(row.get("Action Date") or "")[:10]
+        if day == date_seen and day == window_start:
+            if first + offset < count:
+                continue
+            count = first + offset + 1
+        elif day == date_seen:
+            count += 1
+        else:
+            date_seen, count = day, 1
+        counted += _is_contract(row)
+    cursor.last_record_sort_value, cursor.last_record_unique_id = date_seen, str(count)
+    return counted
+
+
+def _advance(cursor: FetchCursor, metadata: dict, results: list, result_window: int,
+             echo: Callable[[str], None] | None) -> None:
+    """The next request: the next page, or page 1 of a narrower time period past the result window."""
     if not metadata.get("hasNext") or not results:
         cursor.done = True
         return
-    unique_id, sort_value = metadata.get("last_record_unique_id"), metadata.get("last_record_sort_value")
-    if unique_id is not None and sort_value is not None:
-        cursor.last_record_unique_id, cursor.last_record_sort_value = str(unique_id), str(sort_value)
+    # The view refuses (page - 1) × limit >= the window (422), and Elasticsearch refuses a page whose
+    # page × limit + 1 rows go past it (500): the last page to ask for ends before the window does.
+    if (cursor.page + 1) * cursor.query["limit"] < result_window:
         cursor.page += 1
         return
-    if (cursor.page + 1) * page_size <= RESULT_WINDOW:
-        cursor.page += 1
-        return
-    # No cursor from the server and the page window is used up: restart the window at the last day seen.
-    last_day = max((row.get("Action Date") or "") for row in results)
     window = cursor.query["filters"]["time_period"][0]
+    last_day = max(str(row.get("Action Date") or "")[:10] for row in results)
     if not last_day or last_day <= window["start_date"]:
-        raise FetchError(f"more than {RESULT_WINDOW:,} transactions on {last_day or 'one day'}: cannot page further")
+        raise FetchError(f"more than {cursor.page * cursor.query['limit']:,} transactions dated "
+                         f"{window['start_date']}: the API cannot page past {result_window:,} results in one day")
     query = json.loads(json.dumps(cursor.query))
-    query["filters"]["time_period"][0]["start_date"] = last_day[:10]
+    query["filters"]["time_period"][0]["start_date"] = last_day
     cursor.query, cursor.page = query, 1
+    if echo:
+        echo(f"{result_window:,}-result window used up: continuing with the transactions from {last_day}")
