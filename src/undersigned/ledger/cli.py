@@ -8,6 +8,7 @@ gives a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from html.parser import HTMLParser
@@ -216,7 +217,12 @@ def _print_report(console, report, extra_failures: list[str], source: str) -> No
 
 
 def _check_receipt(client, receipt_path: str, base: str | None, trusted_key) -> tuple[list[str], list[str]]:
-    """(what passed, failures) for a signer's receipt checked against the site's log."""
+    """(what passed, failures) for a signer's receipt checked against the site's log.
+
+    A receipt made before its signature's batch was published has no inclusion proof ("log": null);
+    once the proof verifies, it is written into the receipt file, so that the receipt proves inclusion
+    by itself from then on.
+    """
     from undersigned.lib import merkle, treehead
     from undersigned.lib.blindrsa import BlindRSAError, b64u_decode
     from undersigned.lib.canonical import CanonicalJSONError, canonical_json
@@ -265,9 +271,28 @@ def _check_receipt(client, receipt_path: str, base: str | None, trusted_key) -> 
                                     [b64u_decode(h) for h in saved["proof"]], saved_head.tree_head.root_hash)
             passed.append(f"the receipt's own inclusion proof verifies against the tree head of size "
                           f"{saved_head.tree_head.tree_size} it was given")
+        elif not failed:
+            keep = {"leaf_index": proof["leaf_index"], "entry": entry, "proof": proof["proof"], "tree_head": proof["tree_head"]}
+            _rewrite_receipt(Path(receipt_path), text, {**receipt, "log": keep})
+            passed.append(f"the receipt had no inclusion proof yet: this one is now saved in {receipt_path}")
     except (KeyError, TypeError, ValueError, CanonicalJSONError, BlindRSAError) as error:
         failed.append(f"[receipt] the inclusion proof does not verify: {error}")
     return passed, failed
+
+
+def _rewrite_receipt(path: Path, old_text: str, receipt: dict) -> None:
+    """Replace the receipt file, in the form it had (the one-line text, or JSON), readable by its owner only."""
+    from undersigned.verification.protocol import RECEIPT_TEXT_PREFIX, receipt_text
+
+    if old_text.strip().startswith(RECEIPT_TEXT_PREFIX):
+        new_text = receipt_text(receipt) + "\n"
+    else:
+        new_text = json.dumps(receipt, indent=2, sort_keys=True) + "\n"
+    temporary = path.with_name(path.name + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(new_text)
+    os.replace(temporary, path)  # all at once: never a half-written receipt
 
 
 @click.command()
