@@ -113,3 +113,42 @@ def test_the_token_message_commits_to_the_withdrawal_secret():
     parsed = protocol.parse_prepared(b"\0" * 32 + protocol.token_message("x", secret))
     assert parsed.letter_slug == "x" and parsed.commitment == protocol.commitment(secret)
     assert parsed.commitment != protocol.commitment(protocol.new_withdrawal_secret())
+
+
+def test_it_says_plainly_when_the_site_cannot_be_reached(tmp_path):
+    import socket
+
+    with socket.socket() as unused:  # a loopback port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    process = run_cli(["sign", f"http://127.0.0.1:{port}/letters/{DEMO_SLUG}/", "--email", "a@google.com"], tmp_path)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 1 and f"cannot reach http://127.0.0.1:{port}" in out and "Traceback" not in out
+
+
+def test_it_keeps_the_token_when_the_submission_gets_no_answer(site, smtp_sink, tmp_path, monkeypatch):
+    # The token is the signer's only one for this letter: a connection lost while submitting must not lose it.
+    import click
+    from click.testing import CliRunner
+
+    from undersigned.cli import main
+    from undersigned.verification.client import ClientError, SigningClient
+
+    email, seen = "lost.connection@google.com", len(smtp_sink.messages)
+    monkeypatch.setattr(click, "prompt", lambda text, **kw: code_from(smtp_sink.wait_for(email, after=seen)))
+
+    def no_answer(self, receipt, **fields):
+        raise ClientError(0, f"cannot reach {site.url}: ConnectError: connection reset")
+
+    monkeypatch.setattr(SigningClient, "submit", no_answer)
+    monkeypatch.chdir(tmp_path)
+    url = f"{site.url}/letters/{DEMO_SLUG}/"
+    result = CliRunner().invoke(main, ["sign", url, "--email", email, "--receipt", "token.json"])
+    assert result.exit_code == 1 and "The token is saved, not submitted: token.json" in result.output, result.output
+    monkeypatch.undo()
+
+    before = counts(site)
+    submit = run_cli(["sign", url, "--submit", "token.json", "--receipt", "signed.json"], tmp_path)
+    out, _ = submit.communicate(timeout=60)
+    assert submit.returncode == 0, out
+    assert counts(site)["verified"] == before["verified"] + 1

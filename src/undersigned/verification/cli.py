@@ -37,22 +37,26 @@ def _split_letter_url(url: str) -> tuple[str, str]:
 def _client(base: str, slug: str):
     import httpx
 
-    from undersigned.verification.client import SigningClient
+    from undersigned.verification.client import ClientError, SigningClient
 
     http = httpx.Client(base_url=base, timeout=TIMEOUT, follow_redirects=False, trust_env=True,
                         headers={"User-Agent": "undersigned-sign"})
 
-    def answer(response):
+    def answer(send, path, **body):
+        try:
+            response = send(path, **body)
+        except httpx.HTTPError as error:  # no answer at all: refused, timed out, a proxy (Tor) failed, …
+            raise ClientError(0, f"cannot reach {base}: {type(error).__name__}: {error}") from None
         try:
             return response.status_code, response.json()
         except ValueError:
             return response.status_code, {"error": response.text[:200]}
 
     def get(path):
-        return answer(http.get(path))
+        return answer(http.get, path)
 
     def post(path, body):
-        return answer(http.post(path, json=body))
+        return answer(http.post, path, json=body)
 
     return SigningClient(site=base, letter=slug, get=get, post=post)
 
@@ -107,7 +111,16 @@ def sign(url, email, code, invitation, name, role, comment, show_name, later, su
             _save(path, receipt)
             click.echo(f"Token saved, not submitted: {path}\nSubmit it later with: undersigned sign {url} --submit {path}")
             return
-        final = api.submit(receipt, name=name, role=role, comment=comment, show_name=show_name)
+        try:
+            final = api.submit(receipt, name=name, role=role, comment=comment, show_name=show_name)
+        except ClientError as error:
+            if submit_path or error.status:  # refused: the token is not lost, or was saved already
+                raise
+            # No answer: the token may not have been used. It is this person's only one for the letter,
+            # so keep it (unless the site refuses it) rather than lose it with the connection.
+            _save(path, receipt)
+            raise ClientError(0, f"{error.message}\nThe token is saved, not submitted: {path}\n"
+                                 f"Submit it later with: undersigned sign {url} --submit {path}") from None
     except ClientError as error:
         raise click.ClickException(error.message) from None
     except protocol.BadToken as error:
