@@ -9,9 +9,10 @@ import pytest
 from click.testing import CliRunner
 from django.contrib.auth import get_user_model
 
+from tests.support.cast import mailbox  # noqa: F401 (fixture)
 from undersigned.cli import main
 from undersigned.letters.models import Letter, LetterSecret
-from undersigned.moderation.models import Invalidation
+from undersigned.moderation.models import Invalidation, RateLimit
 from undersigned.signatures.counts import letter_counts
 from undersigned.signatures.models import Signature
 
@@ -151,3 +152,31 @@ def test_a_publication_between_form_and_save_keeps_the_company(client, organizer
     assert response.status_code == 403
     signature.refresh_from_db()
     assert signature.company is None
+
+
+def test_serve_prints_a_sign_in_link_only_until_an_organizer_has_signed_in(client, settings):
+    from undersigned.organizers.setup import prepare_site
+
+    first = [line for line in prepare_site(with_demo=False) if "Organizer sign-in" in line]
+    assert len(first) == 1 and "/organizer/sign-in/" in first[0]
+    path = first[0].rsplit(" ", 1)[1].removeprefix(settings.SITE_URL)
+    assert client.post(path).status_code == 302  # the organizer signs in with it
+
+    again = [line for line in prepare_site(with_demo=False) if "Organizer sign-in" in line]
+    assert again == ["Organizer sign-in: run `undersigned organizer-link` for a one-time link."]
+
+
+def test_an_edited_rate_limit_takes_effect(client, organizer, letter, mailbox):
+    from tests.support.cast import signed
+
+    limit, _ = RateLimit.objects.update_or_create(scope=RateLimit.Scope.NETWORK, letter=None,
+                                                  defaults={"max_per_day": 50})
+    response = client.post(f"/organizer/moderation/ratelimit/{limit.pk}/change/", {
+        "scope": "network", "letter": "", "max_per_day": "1", "enabled": "on",
+    })
+    assert response.status_code == 302, response.content[:2000]
+    assert RateLimit.objects.get(pk=limit.pk).max_per_day == 1
+    client.logout()
+    for number in range(2):
+        signed(client, letter, mailbox, email=f"limited{number}@google.com")
+    assert list(Signature.objects.order_by("id").values_list("status", flat=True)) == ["confirmed", "held"]

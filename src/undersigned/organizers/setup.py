@@ -27,8 +27,15 @@ def prepare_site(*, with_demo: bool = True) -> Iterator[str]:
         if letter:
             yield f"Created the demo letter: {settings.SITE_URL}/letters/{letter.slug}/"
 
+    from django.contrib.auth import get_user_model
+
     from undersigned.organizers.accounts import organizer_login_link
 
-    yield f"Organizer sign-in (one-time link, valid 24 hours): {organizer_login_link()}"
+    # A sign-in link is a key to the organizer area, and this output often ends up in service logs:
+    # print one only until an organizer has signed in; afterwards, `undersigned organizer-link` asks.
+    if get_user_model().objects.filter(is_staff=True, last_login__isnull=False).exists():
+        yield "Organizer sign-in: run `undersigned organizer-link` for a one-time link."
+    else:
+        yield f"Organizer sign-in (one-time link, valid 24 hours): {organizer_login_link()}"
     if settings.DEMO_OUTBOX:
         yield f"No EMAIL_URL set: emails go to the demo outbox at {settings.SITE_URL}/outbox/"
