@@ -22,7 +22,7 @@ class LetterAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["slug", "language", "title", "summary", "body", "demands", "addressees"]}),
         (_("Life cycle"), {"fields": ["status", "opens_at", "closes_at", "opened_at", "closed_at"],
-                           "description": _("A draft opens by itself at its opening time; an open letter closes by itself at its closing time. Use the actions in the list to open, close or archive now.")}),
+                           "description": _("A draft opens by itself at its opening time; an open letter closes by itself at its closing time. Use the actions in the list to open, close or archive now. Closing is final: a closed letter cannot be opened again, only archived.")}),
     ]
     inlines = [TranslationInline]
     actions = ["open_letters", "close_letters", "archive_letters"]
@@ -43,9 +43,15 @@ class LetterAdmin(admin.ModelAdmin):
         changed = sum(1 for letter in queryset if getattr(letter, method)())
         self.message_user(request, done % {"count": changed}, messages.SUCCESS if changed else messages.WARNING)
 
-    @admin.action(description=_("Open the selected letters for signatures"))
+    @admin.action(description=_("Open the selected draft letters for signatures"))
     def open_letters(self, request, queryset):
-        self._transition(request, queryset, "open", _("%(count)s letter(s) opened."))
+        # A closed letter is never opened again (Letter.TRANSITIONS): say so rather than skip it quietly.
+        refused = [letter for letter in queryset if letter.status in (Letter.Status.CLOSED, Letter.Status.ARCHIVED)]
+        if refused:
+            self.message_user(request, "%s %s" % (Letter.REOPEN_REFUSED, _("Not opened: %(titles)s.") % {
+                "titles": ", ".join(letter.title for letter in refused)}), messages.ERROR)
+        self._transition(request, queryset.exclude(pk__in=[letter.pk for letter in refused]), "open",
+                         _("%(count)s letter(s) opened."))
 
     @admin.action(description=_("Close the selected letters"))
     def close_letters(self, request, queryset):

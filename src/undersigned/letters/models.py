@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from undersigned.lib.markdown import render_markdown
+from undersigned.lib.sealing import new_sealed_secret, unseal_secret
 
 
 class Letter(models.Model):
@@ -68,12 +69,37 @@ class Letter(models.Model):
     # State changes. Each is one conditional UPDATE, so that the worker and a request applying the
     # same schedule at the same moment cannot both perform it.
 
+    # The allowed changes of status: a closed letter is never opened again. Its private token keys and
+    # verification secrets were destroyed and its issuance records deleted, so a reopened letter would
+    # let every address get a second token, and nothing (the audit included) could tell.
+    TRANSITIONS = {
+        Status.DRAFT: (Status.OPEN,),
+        Status.OPEN: (Status.CLOSED,),
+        Status.CLOSED: (Status.ARCHIVED,),
+        Status.ARCHIVED: (),
+    }
+    REOPEN_REFUSED = _("A closed letter cannot be opened again: its token keys and secrets were destroyed "
+                       "when it closed, so every address could get a second token. Start a new letter instead.")
+
+    def can_become(self, target: str) -> bool:
+        return target in self.TRANSITIONS.get(self.status, ())
+
+    def save(self, *args, **kwargs):
+        # The status changes through open(), close() and archive(); a save that would put a closed or
+        # archived letter back to open (a form, a shell, a script) is refused here too.
+        if self.pk and self.status in self.SIGNABLE_STATUSES and (
+            Letter.objects.filter(pk=self.pk, status__in=[self.Status.CLOSED, self.Status.ARCHIVED]).exists()
+        ):
+            raise ValidationError(self.REOPEN_REFUSED)
+        super().save(*args, **kwargs)
+
     def open(self) -> bool:
-        return self._transition({self.Status.DRAFT, self.Status.CLOSED}, self.Status.OPEN, opened_at=timezone.now())
+        """Open a draft. False for any other letter (a closed one included: see TRANSITIONS)."""
+        return self._transition(self.Status.OPEN, opened_at=timezone.now())
 
     def close(self) -> bool:
         with transaction.atomic():
-            changed = self._transition({self.Status.OPEN}, self.Status.CLOSED, closed_at=timezone.now())
+            changed = self._transition(self.Status.CLOSED, closed_at=timezone.now())
             if changed:
                 # Nobody, the operator included, can test an address against this letter any more.
                 LetterSecret.objects.filter(letter=self).delete()
@@ -85,11 +111,10 @@ class Letter(models.Model):
         return changed
 
     def archive(self) -> bool:
-        return self._transition({self.Status.CLOSED}, self.Status.ARCHIVED)
+        return self._transition(self.Status.ARCHIVED)
 
-    def _transition(self, sources: set[str], target: str, **fields) -> bool:
-        if target == self.Status.OPEN and self.opened_at:
-            fields.pop("opened_at")  # reopening keeps the first opening date
+    def _transition(self, target: str, **fields) -> bool:
+        sources = [source for source, targets in self.TRANSITIONS.items() if target in targets]
         updated = Letter.objects.filter(pk=self.pk, status__in=sources).update(status=target, **fields)
         if updated:
             self.status = target
@@ -181,16 +206,24 @@ class LetterTranslation(models.Model):
         return f"{self.letter} ({self.language})"
 
 
-def _new_digest_key() -> bytes:
+def _new_digest_key() -> bytes:  # the default of the unsealed field in migration 0001
+    import secrets
+
     return secrets.token_bytes(32)
 
 
 class LetterSecret(models.Model):
     """The per-letter key of the digests that recognise an email address signing twice.
 
-    Deleted when the letter closes: after that, nobody can test whether an address signed.
+    Stored sealed with a key derived from ENCRYPTION_KEY (lib/sealing.py): a dump of the database alone
+    cannot test an address against the signatures' digests. Deleted when the letter closes: after that,
+    nobody can test whether an address signed.
     """
 
     letter = models.OneToOneField(Letter, on_delete=models.CASCADE, related_name="secret")
-    email_digest_key = models.BinaryField(default=_new_digest_key)
+    sealed_email_digest_key = models.TextField(default=new_sealed_secret, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def email_digest_key(self) -> bytes:
+        return unseal_secret(self.sealed_email_digest_key)

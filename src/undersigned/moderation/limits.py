@@ -14,6 +14,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from undersigned.lib.network import network_key
+from undersigned.lib.sealing import unseal_secret
 from undersigned.lib.tokens import keyed_digest
 from undersigned.moderation.models import DailySecret, RateCounter, RateLimit
 
@@ -26,15 +28,15 @@ LIMIT_CACHE_SECONDS = 10.0  # an organizer's change to a limit reaches every pro
 def _secret_for(day: date) -> bytes:
     if day in _secrets:
         return _secrets[day]
-    secret = DailySecret.objects.filter(day=day).values_list("secret", flat=True).first()
-    if secret is None:
+    sealed = DailySecret.objects.filter(day=day).values_list("sealed_secret", flat=True).first()
+    if sealed is None:
         try:
             with transaction.atomic():
-                secret = DailySecret.objects.create(day=day).secret
+                sealed = DailySecret.objects.create(day=day).sealed_secret
         except IntegrityError:  # another process created it first
-            secret = DailySecret.objects.get(day=day).secret
+            sealed = DailySecret.objects.get(day=day).sealed_secret
     _secrets.clear()  # keep only today's key in memory
-    _secrets[day] = bytes(secret)
+    _secrets[day] = unseal_secret(sealed)
     return _secrets[day]
 
 
@@ -75,7 +77,8 @@ def _count_over_limits(letter, attempts: list[tuple[str, str | None, str]]) -> b
     for scope, value, counter in attempts:
         limit = _limit_for(letter, scope) if value else None
         if limit is not None:
-            limits[counter] = (limit, value)
+            # Network addresses are counted by network (IPv6: the /64), whoever computed the value.
+            limits[counter] = (limit, network_key(value) if scope == RateLimit.Scope.NETWORK else value)
     if not limits:
         return False
     day = timezone.now().date()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from undersigned.lib.sealing import new_sealed_secret, unseal_secret
 
 
 class RateLimit(models.Model):
@@ -33,15 +33,27 @@ class RateLimit(models.Model):
         return f"{self.get_scope_display()}: {self.max_per_day}/day"
 
 
-def _new_secret() -> bytes:
+def _new_secret() -> bytes:  # the default of the unsealed field in migration 0001
+    import secrets
+
     return secrets.token_bytes(32)
 
 
 class DailySecret(models.Model):
-    """The key of one day's rate-limit digests. Deleted after the day, with that day's counters."""
+    """The key of one day's rate-limit digests. Deleted after the day, with that day's counters.
+
+    A random key, sealed with a key derived from ENCRYPTION_KEY (lib/sealing.py): a dump of the database
+    alone cannot test network addresses against the counters. (A key derived from ENCRYPTION_KEY and the
+    date would need no row, but could never be forgotten: whoever learnt ENCRYPTION_KEY later could
+    recompute any day's key and test old counters found in a backup. A random one is gone once deleted.)
+    """
 
     day = models.DateField(unique=True)
-    secret = models.BinaryField(default=_new_secret)
+    sealed_secret = models.TextField(default=new_sealed_secret)
+
+    @property
+    def secret(self) -> bytes:
+        return unseal_secret(self.sealed_secret)
 
 
 class RateCounter(models.Model):

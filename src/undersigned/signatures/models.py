@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,6 +11,25 @@ from django.utils.translation import gettext_lazy as _
 
 from undersigned.companies.models import Company
 from undersigned.letters.models import Letter
+
+
+class HourDateTimeField(models.DateTimeField):
+    """A date and time stored rounded up to the next full hour (a value on the hour stays as it is).
+
+    For the confirmation deadline of a pending signature: set to "now + CONFIRMATION_HOURS" when the
+    form is submitted, it would otherwise keep the submission time to the microsecond, which next to
+    the log's batch times and a server's access logs helps tell which signature was whose. Rounded
+    up, a link is valid for between CONFIRMATION_HOURS and one hour more, never less than the email
+    says. Only written values are rounded (``create``, ``save``, ``update``), not values compared
+    against in queries.
+    """
+
+    def get_db_prep_save(self, value, connection):
+        if value is not None:
+            rounded = value.replace(minute=0, second=0, microsecond=0)
+            if rounded != value:
+                value = rounded + timedelta(hours=1)
+        return super().get_db_prep_save(value, connection)
 
 
 class Signature(models.Model):
@@ -54,7 +75,8 @@ class Signature(models.Model):
     # from the same address without storing the address. Null for verified signatures.
     email_digest = models.BinaryField(max_length=32, null=True, editable=False)
     confirmation_digest = models.BinaryField(max_length=32, null=True, editable=False)
-    confirmation_expires_at = models.DateTimeField(null=True, editable=False)
+    # Rounded up to the hour: no submission time to the microsecond (see HourDateTimeField).
+    confirmation_expires_at = HourDateTimeField(null=True, editable=False)
     withdrawal_digest = models.BinaryField(max_length=32, null=True, editable=False)
     # A verified signer withdraws by revealing the secret their token commits to; once revealed it is
     # public proof, published in the log so that anyone can check the withdrawal was the signer's.

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from undersigned.companies.matching import canonical_email, company_for_email, s
 from undersigned.letters.models import Letter
 from undersigned.lib import blindrsa
 from undersigned.lib.queries import one_or_none
+from undersigned.lib.sealing import unseal_secret
 from undersigned.lib.tokens import keyed_digest
 from undersigned.messaging import emails
 from undersigned.moderation import limits
@@ -67,16 +68,16 @@ class Closed(VerificationError):
 
 
 def _secret(letter: Letter) -> bytes:
-    secret = one_or_none(VerificationSecret.objects.filter(letter=letter).values_list("digest_key", flat=True))
-    if secret is None:
+    sealed = one_or_none(VerificationSecret.objects.filter(letter=letter).values_list("sealed_digest_key", flat=True))
+    if sealed is None:
         try:
             with transaction.atomic():
                 if not letter.lock_while_open():
                     raise Closed(letter)
-                secret = VerificationSecret.objects.create(letter=letter).digest_key
+                sealed = VerificationSecret.objects.create(letter=letter).sealed_digest_key
         except IntegrityError:
-            secret = VerificationSecret.objects.get(letter=letter).digest_key
-    return bytes(secret)
+            sealed = VerificationSecret.objects.get(letter=letter).sealed_digest_key
+    return unseal_secret(sealed)
 
 
 def address_digest(letter: Letter, address: str, secret: bytes | None = None) -> bytes:
@@ -260,11 +261,11 @@ def issue_token_for_invitation(letter: Letter, *, invitation: object, key_id: ob
     digest = _invitation_digest(invitation)
     with transaction.atomic():
         found = Invitation.objects.select_for_update().filter(code_digest=digest, letter=letter).first()
-        if found is None or found.used_on or found.expires_at <= timezone.now():
+        if found is None or found.used or found.expires_at <= timezone.now():
             raise VerificationError(400, _("This invitation code is not valid for this letter: it is wrong, used or expired."))
         if found.company_id != key.company_id:
             raise VerificationError(400, _("key_id is not the key of the invitation's company; use the key listed for it."))
-        Invitation.objects.filter(pk=found.pk).update(used_on=timezone.localdate())
+        Invitation.objects.filter(pk=found.pk).update(used=True)  # not when: see models.Invitation
         signature = _sign(key, blinded)
     return IssuedToken(signature, key)
 
@@ -302,16 +303,111 @@ def destroy_letter_secrets(letter: Letter) -> SecretsDestroyed:
     VerificationSecret.objects.filter(letter=letter).delete()
     issuance, _ = Issuance.objects.filter(letter=letter).delete()
     challenges, _ = Challenge.objects.filter(letter=letter).delete()
-    invitations, _ = Invitation.objects.filter(letter=letter, used_on__isnull=True).delete()
-    return SecretsDestroyed.objects.create(
+    invitations, _ = Invitation.objects.filter(letter=letter, used=False).delete()
+    record = SecretsDestroyed.objects.create(
         letter=letter, keys_destroyed=len(live), issuance_records_deleted=issuance,
         challenges_deleted=challenges, invitations_deleted=invitations,
     )
+    # Deleted rows leave copies of their pages in the database's write-ahead log: erase them once the
+    # deletions are committed (and, if that cannot be done now, from the worker's scheduled jobs).
+    transaction.on_commit(erase_remnants, robust=True)  # a failure is logged; the worker tries again
+    return record
 
 
 def prune_expired_challenges() -> int:
     deleted, _ = Challenge.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
+    # Run by the worker's scheduled jobs: finish any erasure a closing could not complete.
+    erase_remnants()
     return deleted
+
+
+# --- remnants of deleted secrets --------------------------------------------------------------------
+
+# The tables whose deleted rows held a letter's secrets (or, for the outbox, the addresses codes were
+# sent to): rewritten on PostgreSQL after a closing.
+SECRET_TABLES = ("verification_verificationsecret", "verification_tokenkey", "verification_issuance",
+                 "verification_challenge", "verification_invitation", "letters_lettersecret",
+                 "messaging_outgoingemail")
+CHECKPOINT_TRIES = 10
+CHECKPOINT_PAUSE_SECONDS = 0.2
+
+
+def erase_remnants() -> bool:
+    """Remove what the database keeps of deleted secrets outside the live rows, after a closing.
+
+    SQLite (with ``secure_delete`` on, see apps.py) zeroes deleted rows in the database file, but the
+    page images written before the deletion stay in the ``-wal`` file until it is overwritten, and a
+    running server never removes it. ``PRAGMA wal_checkpoint(TRUNCATE)`` copies the current pages into
+    the file and truncates the log to zero bytes; it cannot complete while another connection reads an
+    older snapshot, so it is retried briefly, and again by the worker until it completes.
+
+    PostgreSQL keeps deleted tuples in the tables' pages: ``VACUUM FULL`` of the tables that held the
+    secrets rewrites them into new files. Its WAL segments, archives and backups are outside reach: see
+    protocol.md. True when nothing is left to do.
+    """
+    from django.db import connection
+
+    pending = SecretsDestroyed.objects.filter(remnants_erased_at__isnull=True)
+    if not pending.exists():
+        return True
+    if connection.in_atomic_block:  # inside someone's transaction (a test): the worker will do it
+        return False
+    if connection.vendor == "sqlite":
+        done = _checkpoint_sqlite(connection)
+    elif connection.vendor == "postgresql":
+        done = _vacuum_postgresql(connection)
+    else:
+        done = True
+    if done:
+        pending.update(remnants_erased_at=timezone.now())
+    else:
+        # No personal data here: only that the erasure is still to be done.
+        log.warning("erasing the remnants of closed letters' secrets did not complete (the database is busy); "
+                    "the worker will try again")
+    return done
+
+
+def _checkpoint_sqlite(connection) -> bool:
+    import time
+
+    with connection.cursor() as cursor:
+        # The checkpoint waits for readers of older snapshots through the busy handler (20 s in
+        # settings): wait a little at a time instead, so that a closing request is never held long.
+        cursor.execute("PRAGMA busy_timeout")
+        (busy_timeout,) = cursor.fetchone()
+        cursor.execute("PRAGMA busy_timeout = 100")
+        try:
+            for attempt in range(CHECKPOINT_TRIES):
+                try:
+                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    busy, _log_frames, _checkpointed = cursor.fetchone()
+                except OperationalError:  # "database is locked"
+                    busy = 1
+                if not busy:
+                    return True
+                if attempt + 1 < CHECKPOINT_TRIES:
+                    time.sleep(CHECKPOINT_PAUSE_SECONDS)
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
+    return False
+
+
+def _vacuum_postgresql(connection) -> bool:
+    from django.db import DatabaseError
+
+    try:
+        with connection.cursor() as cursor:
+            # VACUUM FULL takes an exclusive lock on each table: wait a little for it, never for long.
+            cursor.execute("SET lock_timeout = '5s'")
+            try:
+                for table in SECRET_TABLES:
+                    cursor.execute(f"VACUUM FULL {connection.ops.quote_name(table)}")
+            finally:
+                cursor.execute("RESET lock_timeout")
+    except DatabaseError as error:
+        log.warning("VACUUM FULL after a closing failed (%s)", type(error).__name__)
+        return False
+    return True
 
 
 # --- 4. signatures from tokens ----------------------------------------------------------------------

@@ -59,9 +59,9 @@ class MintForm(forms.Form):
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
     list_display = ["hint", "letter", "company", "created_on", "expires_at", "status_shown"]
-    list_filter = ["letter", "used_on"]
+    list_filter = ["letter", "used"]
     list_select_related = ["letter", "company"]
-    fields = ["hint", "letter", "company", "created_on", "expires_at", "used_on"]
+    fields = ["hint", "letter", "company", "created_on", "expires_at", "used"]
     readonly_fields = fields
     change_list_template = "verification/admin_invitations.html"
 
@@ -98,6 +98,6 @@ class InvitationAdmin(admin.ModelAdmin):
 @admin.register(SecretsDestroyed)
 class SecretsDestroyedAdmin(ReadOnlyAdmin):
     list_display = ["letter", "destroyed_at", "keys_destroyed", "issuance_records_deleted", "challenges_deleted",
-                    "invitations_deleted"]
+                    "invitations_deleted", "remnants_erased_at"]
     list_select_related = ["letter"]
 

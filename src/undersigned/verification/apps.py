@@ -2,9 +2,10 @@ from django.apps import AppConfig
 
 
 def _secure_delete(sender, connection, **kwargs):  # noqa: ARG001
-    # Deleted rows (issuance records, challenges) are overwritten on disk, not just unlinked, so that a
-    # copy of the SQLite file taken after a letter closes holds no remnant of them. (PostgreSQL keeps
-    # dead rows until VACUUM: see protocol.md.)
+    # Deleted rows (issuance records, challenges, secrets) are overwritten with zeros in the database
+    # file, not just unlinked. That alone is not enough in WAL mode: the -wal file keeps the pages as
+    # they were before the deletion, so a closing also truncates it (actions.erase_remnants). PostgreSQL
+    # keeps dead rows until its tables are rewritten: see protocol.md, "Remnants on disk".
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA secure_delete = ON")

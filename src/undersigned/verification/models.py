@@ -5,7 +5,8 @@ What each table keeps, and for how long (see protocol.md beside this file):
 * :class:`TokenKey` — one RSA key per letter and registry company. The public half is published and
   kept forever (auditors check every token with it); the private half is encrypted with a key derived
   from ``ENCRYPTION_KEY`` and erased when the letter closes.
-* :class:`VerificationSecret` — the per-letter HMAC key of address digests and code digests. Separate
+* :class:`VerificationSecret` — the per-letter HMAC key of address digests and code digests, sealed
+  with a key derived from ``ENCRYPTION_KEY`` (a dump of the database alone cannot test an address). Separate
   from :class:`~undersigned.letters.models.LetterSecret` on purpose: with one key for both, the
   digest of a self-reported signer's address would equal the digest in an issuance record, linking
   the two. Erased when the letter closes.
@@ -16,14 +17,15 @@ What each table keeps, and for how long (see protocol.md beside this file):
   the day, nothing else (no company, no time of day, no key, no id shared with anything). Deleted
   when the letter closes.
 * :class:`Invitation` — a one-time code minted by an organizer for a company; only its SHA-256 is
-  kept. Never a holder. Unused invitations are deleted when the letter closes.
+  kept. Never a holder, and whether it was used but not when (a day of use, next to the log's batch
+  times, would help the organizer who handed the code out find the holder's signature). Unused
+  invitations are deleted when the letter closes.
 * :class:`SecretsDestroyed` — the record, shown in the organizer area, that a letter's private keys
   and secrets were destroyed and its issuance records deleted.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from django.db import models
@@ -33,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from undersigned.companies.models import Company
 from undersigned.letters.models import Letter
+from undersigned.lib.sealing import new_sealed_secret, unseal_secret
 
 
 class TokenKey(models.Model):
@@ -62,13 +65,20 @@ class TokenKey(models.Model):
         return self.destroyed_on is None and bool(self.sealed_private_key)
 
 
-def _new_secret() -> bytes:
+def _new_secret() -> bytes:  # the default of the unsealed field in migration 0001
+    import secrets
+
     return secrets.token_bytes(32)
 
 
 class VerificationSecret(models.Model):
     letter = models.OneToOneField(Letter, on_delete=models.CASCADE, related_name="verification_secret")
-    digest_key = models.BinaryField(default=_new_secret, editable=False)
+    # The 32-byte HMAC key, sealed (lib/sealing.py): useless without ENCRYPTION_KEY.
+    sealed_digest_key = models.TextField(default=new_sealed_secret, editable=False)
+
+    @property
+    def digest_key(self) -> bytes:
+        return unseal_secret(self.sealed_digest_key)
 
 
 class Challenge(models.Model):
@@ -113,7 +123,7 @@ class Invitation(models.Model):
     hint = models.CharField(max_length=40, editable=False)
     created_on = models.DateField(default=timezone.localdate, editable=False)
     expires_at = models.DateTimeField()
-    used_on = models.DateField(null=True, blank=True, editable=False)
+    used = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -124,7 +134,7 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
-        if self.used_on:
+        if self.used:
             return self.Status.USED
         if self.expires_at <= timezone.now():
             return self.Status.EXPIRED
@@ -140,6 +150,9 @@ class SecretsDestroyed(models.Model):
     issuance_records_deleted = models.PositiveIntegerField(default=0)
     challenges_deleted = models.PositiveIntegerField(default=0)
     invitations_deleted = models.PositiveIntegerField(default=0)
+    # When the copies of the deleted rows left in the database's log were erased (actions.erase_remnants);
+    # empty until then (the worker keeps trying).
+    remnants_erased_at = models.DateTimeField(_("copies in the database log erased at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-destroyed_at"]
