@@ -106,3 +106,16 @@ def test_it_opens_and_closes_letters_on_schedule(flaky_smtp):
     due.refresh_from_db(); ending.refresh_from_db(); later.refresh_from_db()  # noqa: E702
     assert (due.status, ending.status, later.status) == ("open", "closed", "draft")
     assert not hasattr(ending, "secret") or not type(ending).objects.filter(pk=ending.pk, secret__isnull=False).exists()
+
+
+def test_the_message_id_names_the_sender_s_domain_not_this_machine(flaky_smtp, settings):
+    import socket
+
+    handler = flaky_smtp(failures=0)
+    settings.NEUTRAL_FROM_EMAIL = "Mail <noreply@neutral.example>"
+    emails.verification_code("ana@example.org", code="12345678", minutes=15)
+    assert deliver_due_emails() == 1
+    headers = handler.received[0].content.split(b"\r\n\r\n", 1)[0].decode()
+    message_id = next(line for line in headers.splitlines() if line.lower().startswith("message-id:"))
+    assert message_id.rstrip().endswith("@neutral.example>"), message_id
+    assert len(socket.getfqdn()) < 4 or socket.getfqdn() not in headers
