@@ -230,8 +230,9 @@ class FakeUsaspending:
         _array(codes, "filters|award_type_codes")
         for code in codes:
             _enum(code, AWARD_TYPES, "filters|award_type_codes")
-        for name in sorted(set(filters) - IMPLEMENTED_FILTERS):
-            raise Invalid(501, f"the fake does not implement the filter {name!r}")
+        unimplemented = sorted(set(filters) - IMPLEMENTED_FILTERS)
+        if unimplemented:
+            raise Invalid(501, f"the fake does not implement the filter(s) {unimplemented}")
         if "agencies" in filters:
             _array(filters["agencies"], "filters|agencies")
             for agency in filters["agencies"]:

@@ -184,7 +184,7 @@ def test_a_fetch_until_today_resumes_the_next_day_with_the_end_date_it_began_wit
 def test_it_stops_when_one_day_holds_more_than_the_window(companies):
     api = FakeUsaspending(total=400, per_day=400, window=120)
     try:
-        with pytest.raises(FetchError, match="transactions dated 2021-01-01: the API cannot page past 120 results"):
+        with pytest.raises(FetchError, match="2021-01-01 alone has more transactions than the API's 120-result window"):
             fetch(api, page_size=25, details=False, since="2021-01-01")
         assert Transaction.objects.count() == 75  # pages 1-3 are kept; page 4 would end past the window
         assert_within_the_window(api)
@@ -253,3 +253,6 @@ def test_it_reports_bad_answers_and_bad_options(companies, api):
     assert result.exit_code == 1 and "HTTP 400" in result.output
     with pytest.raises(FetchError, match="--page-size 101"):
         fetch(api, page_size=101)
+    api.search = lambda body: {"results": []}  # no page_metadata
+    with pytest.raises(FetchError, match="lacks a results list or page_metadata.hasNext"):
+        fetch(api)

@@ -269,7 +269,7 @@ def fetch_transactions(*, agencies: list[str], since: str, until: str | None = N
             results = data.get("results") if isinstance(data, dict) else None
             metadata = data.get("page_metadata") if isinstance(data, dict) else None
             if not isinstance(results, list) or not isinstance(metadata, dict) or "hasNext" not in metadata:
-                raise FetchError(f"POST {SEARCH}: the answer has no results list and page_metadata")
+                raise FetchError(f"POST {SEARCH}: the answer lacks a results list or page_metadata.hasNext")
             try:
                 recipients, awards, transactions = normalise(results)
             except ParseError as error:
@@ -361,8 +361,8 @@ def _advance(cursor: FetchCursor, metadata: dict, results: list, result_window: 
     window = cursor.query["filters"]["time_period"][0]
     last_day = max(str(row.get("Action Date") or "")[:10] for row in results)
     if not last_day or last_day <= window["start_date"]:
-        raise FetchError(f"more than {cursor.page * cursor.query['limit']:,} transactions dated "
-                         f"{window['start_date']}: the API cannot page past {result_window:,} results in one day")
+        raise FetchError(f"{window['start_date']} alone has more transactions than the API's {result_window:,}-result "
+                         "window lets a search page through: fetch that day from a bulk download instead")
     query = json.loads(json.dumps(cursor.query))
     query["filters"]["time_period"][0]["start_date"] = last_day
     cursor.query, cursor.page = query, 1
