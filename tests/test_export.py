@@ -53,3 +53,20 @@ def test_a_log_keeps_its_name_when_the_site_moves(client, letter, mailbox, tmp_p
     assert header["log_id"] == first_name != f"https://moved.example/letters/{letter.slug}"
     audited = CliRunner().invoke(main, ["audit", "--file", str(path)])
     assert audited.exit_code == 0 and "All checks passed" in audited.output, audited.output
+
+
+def test_after_rotating_the_log_key_old_and_new_tree_heads_audit(client, letter, mailbox, tmp_path):
+    assert CliRunner().invoke(main, ["rotate-log-key", "--yes"]).exit_code == 1  # no key yet: nothing to rotate
+    signed(client, letter, mailbox, email="e1@google.com", company="Google")
+    old_key = client.get("/api/v1/log/key").json()["key_id"]
+    result = CliRunner().invoke(main, ["rotate-log-key"], input="y\n")
+    assert result.exit_code == 0 and f"The log key {old_key} is retired" in result.output, result.output
+    new_key = client.get("/api/v1/log/key").json()["key_id"]
+    assert new_key != old_key
+    signed(client, letter, mailbox, email="e2@google.com", company="Google")
+    path = tmp_path / "rotated.jsonl.gz"
+    assert CliRunner().invoke(main, ["export", letter.slug, "-o", str(path)]).exit_code == 0
+    heads = [o for o in map(parse_json, gzip.decompress(path.read_bytes()).splitlines()) if o["kind"] == "tree_head"]
+    assert {head["key_id"] for head in heads} == {old_key, new_key}
+    audited = CliRunner().invoke(main, ["audit", "--file", str(path)])
+    assert audited.exit_code == 0 and "All checks passed" in audited.output, audited.output

@@ -117,7 +117,7 @@ def _register_app_commands() -> None:
     """App command groups live beside their app; import them here so `main` lists them."""
     from undersigned.companies.cli import companies
     from undersigned.contracts.cli import contracts
-    from undersigned.ledger.cli import audit, export
+    from undersigned.ledger.cli import audit, export, rotate_log_key
     from undersigned.verification.cli import sign, withdraw
 
     main.add_command(companies)
@@ -126,6 +126,7 @@ def _register_app_commands() -> None:
     main.add_command(withdraw)
     main.add_command(audit)
     main.add_command(export)
+    main.add_command(rotate_log_key)
 
 
 _register_app_commands()

@@ -395,3 +395,25 @@ def export(slug, output):
     with open(path, "wb") as f:
         size = write_export(letter, f)
     click.echo(f"Wrote {path} ({size} bytes). Check it with: undersigned audit --file {path}")
+
+
+@click.command("rotate-log-key")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def rotate_log_key(yes):
+    """Replace the instance's tree-head signing key (after a compromise, or on a schedule).
+
+    The new key signs every tree head from now on; a statement signed by both keys, published in every
+    export, lets auditors who trust the old key follow to the new one (lib/treehead.py). Announce the
+    new key id on the site as well.
+    """
+    from undersigned.ledger import keys
+    from undersigned.ledger.models import InstanceKey
+
+    if not InstanceKey.objects.filter(retired=False).exists():
+        raise click.ClickException("there is no log key yet (it is made with the first tree head): nothing to rotate")
+    old = keys.current_key()
+    if not yes:
+        click.confirm(f"Replace the log key {old.key_id}?", abort=True)
+    new = keys.rotate()
+    click.echo(f"The log key {old.key_id} is retired; tree heads are signed from now on by {new.key_id}.\n"
+               "Announce the new key id on the site; exports carry the rotation statement signed by both keys.")
