@@ -11,7 +11,7 @@ from tests.support.cast import (  # noqa: F401 (fixtures)
     ENGLISH_TITLE, SPANISH_TITLE, companies, confirm, form_data, letter, mailbox, organizer_action, sign, sign_path,
     signed,
 )
-from tests.support.pages import csrf_token, page_text, read_letter_page
+from tests.support.pages import page_text, read_letter_page
 from undersigned.letters.models import Letter
 from undersigned.messaging.models import OutgoingEmail
 from undersigned.moderation.models import RateLimit
@@ -150,22 +150,26 @@ def test_it_keeps_what_was_typed_when_the_form_has_errors(client, letter):
     assert 'value="AWS"' in html and 'value="SRE"' in html
 
 
-def test_it_enforces_csrf(letter, mailbox):
+def test_it_refuses_forms_sent_from_another_site(letter, mailbox):
+    # No CSRF cookie on signers' pages (it would link their visits): a cross-site POST is refused by its
+    # Sec-Fetch-Site / Origin headers instead (undersigned.lib.crossorigin; every public form in
+    # tests/test_cross_origin.py).
     client = Client(enforce_csrf_checks=True)
-    assert client.post(sign_path(letter), form_data()).status_code == 403
+    page = client.get(sign_path(letter))
+    assert "csrfmiddlewaretoken" not in page.content.decode() and not page.cookies
+    assert client.post(sign_path(letter), form_data(), HTTP_ORIGIN="https://evil.example").status_code == 403
+    assert client.post(sign_path(letter), form_data(), HTTP_SEC_FETCH_SITE="cross-site").status_code == 403
     assert not OutgoingEmail.objects.exists()
 
-    token = csrf_token(client.get(sign_path(letter)).content.decode())
-    assert client.post(sign_path(letter), form_data(csrfmiddlewaretoken=token)).status_code == 302
+    assert client.post(sign_path(letter), form_data(), HTTP_ORIGIN="http://testserver").status_code == 302
     confirm_path = mailbox.path(mailbox.deliver_one("jane.doe@google.com"), "confirm")
 
     # The confirmation and withdrawal buttons are forms too.
-    assert client.post(confirm_path).status_code == 403
-    token = csrf_token(client.get(confirm_path).content.decode())
-    confirmed = client.post(confirm_path, {"csrfmiddlewaretoken": token})
+    assert client.post(confirm_path, HTTP_ORIGIN="https://evil.example").status_code == 403
+    confirmed = client.post(confirm_path, HTTP_SEC_FETCH_SITE="same-origin")
     assert confirmed.status_code == 200
     withdraw_path = confirmed.content.decode().split('id="withdraw-link" href="')[1].split('"')[0]
-    assert client.post(withdraw_path).status_code == 403
+    assert client.post(withdraw_path, HTTP_SEC_FETCH_SITE="same-site").status_code == 403
     assert Signature.objects.get().status == Signature.Status.CONFIRMED
 
 
@@ -250,14 +254,14 @@ def test_it_uses_a_letters_own_limit_before_the_general_one(client, letter, mail
 
 
 def test_it_lets_browsers_send_their_origin_with_the_form(letter, mailbox):
-    # Under "Referrer-Policy: no-referrer" browsers send "Origin: null" with every form POST, and
-    # Django's CSRF check refuses it: no form on the site would work (found by the browser test).
+    # Under "Referrer-Policy: no-referrer" browsers send "Origin: null" with every form POST, which
+    # the cross-site check refuses when Sec-Fetch-Site is absent: the form would not work in browsers
+    # without Sec-Fetch-Site (found by the browser test, then with Django's CSRF check).
     client = Client(enforce_csrf_checks=True)
     page = client.get(sign_path(letter))
     assert page["Referrer-Policy"] not in ("no-referrer", "")
     assert 'name="referrer" content="no-referrer"' not in page.content.decode()
-    token = csrf_token(page.content.decode())
-    response = client.post(sign_path(letter), form_data(csrfmiddlewaretoken=token), HTTP_ORIGIN="http://testserver")
+    response = client.post(sign_path(letter), form_data(), HTTP_ORIGIN="http://testserver")
     assert response.status_code == 302
 
 

@@ -6,6 +6,7 @@ in files readable only by their owner. Bad values stop the process at start with
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -16,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from undersigned.lib.env import envbool, envint, envlist, envstr
+from undersigned.lib.logredact import filter_gunicorn_error_log
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(envstr("DATA_DIR", str(Path.cwd() / "var"))).resolve()
@@ -42,6 +44,18 @@ SECRET_KEY = _generated_secret("SECRET_KEY")
 ENCRYPTION_KEY = _generated_secret("ENCRYPTION_KEY")
 
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: a host only this machine reaches."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 _site = urlsplit(SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.hostname:
     raise ImproperlyConfigured(f"Unexpected value SITE_URL={SITE_URL}, use e.g. https://letters.example.org")
@@ -165,6 +179,15 @@ if EMAIL_URL:
     EMAIL_TIMEOUT = 20
     DEMO_OUTBOX = False
 else:
+    # The demo outbox shows every address and code to anyone who opens /outbox/: only for a site that
+    # nobody else can reach. A public SITE_URL without EMAIL_URL is a mistake, not a demo.
+    if not _is_loopback(_site.hostname):
+        raise ImproperlyConfigured(
+            f"EMAIL_URL is not set, and SITE_URL={SITE_URL} is not a loopback address: without EMAIL_URL, "
+            "emails (with every address and code) are shown to anyone at /outbox/. Set EMAIL_URL to your "
+            "mail server (smtp://user:password@host:587 or smtps://…:465); the demo outbox is only for "
+            "SITE_URL=http://127.0.0.1:… or http://localhost:…"
+        )
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = OUTBOX_DIR
     DEMO_OUTBOX = True
@@ -175,13 +198,23 @@ CONFIRMATION_HOURS = envint("CONFIRMATION_HOURS", "72", minimum=1)
 PUBLICATION_INTERVAL = envint("PUBLICATION_INTERVAL", "120", minimum=0)
 SIGNATURES_PER_PAGE = 50
 
+# Cookies exist only in the organizer area. The pages signers use set none (a cookie would be a stable
+# identifier linking the visit that got a token to its later submission): their forms are protected
+# from other sites by undersigned.lib.crossorigin (a check of the Sec-Fetch-Site and Origin headers)
+# instead of Django's CSRF token, and Django's session, CSRF cookie and messages stay under /organizer/,
+# where an organizer session exists (browsers do not send these cookies to the public pages either).
+ORGANIZER_PATH = "/organizer/"  # urls.py: the organizer area and its sign-in links
+SESSION_COOKIE_PATH = ORGANIZER_PATH
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_PATH = ORGANIZER_PATH
 CSRF_COOKIE_HTTPONLY = True
+# Messages in the session (under /organizer/), not in a cookie of their own set for the whole site.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # "same-origin", not "no-referrer": under "no-referrer" browsers send `Origin: null` with every form POST
-# (Fetch standard), and Django's CSRF check then refuses every form on the site. Nothing is sent to
-# other sites either way.
+# (Fetch standard), and Django's CSRF check (organizer area) and undersigned.lib.crossorigin (public
+# forms, in browsers without Sec-Fetch-Site) then refuse them. Nothing is sent to other sites either way.
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -196,12 +229,15 @@ if USE_HTTPS:
 
 # Logs never carry network addresses, user agents or email addresses: Django's request logger
 # (which prints the request line and, on errors, the request) is kept to warnings without request data,
-# and gunicorn's access log is off (see undersigned.cli).
+# and gunicorn's access log is off (see undersigned.cli). Nor secrets from URLs: the console handler,
+# which every record goes through (django.request, django.security.*, django.server…), and gunicorn's
+# error log replace the tokens of confirmation, withdrawal and sign-in links by "[redacted]".
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "undersigned.lib.logredact.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR", "propagate": True},
@@ -209,6 +245,7 @@ LOGGING = {
     },
 }
 ADMINS: list = []
+filter_gunicorn_error_log()
 
 # Reverse proxies in front of the site (each appends to X-Forwarded-For); 0 means none.
 PROXY_COUNT = envint("PROXY_COUNT", "0", minimum=0)

@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from undersigned.ledger import subtrees
@@ -15,6 +16,7 @@ from undersigned.ledger.models import LogEntry, PublishedSignature, TreeHeadReco
 from undersigned.ledger.publish import letter_log, publish_pending
 from undersigned.letters.queries import public_letter_or_404
 from undersigned.lib import merkle
+from undersigned.lib.crossorigin import same_origin_only
 from undersigned.lib.blindrsa import BlindRSAError, b64u_decode, b64u_encode
 
 log = logging.getLogger("undersigned.ledger")
@@ -40,6 +42,8 @@ def how_to_check(request, slug):
     })
 
 
+@never_cache  # it shows the pasted receipt, withdrawal secret included
+@same_origin_only
 @require_http_methods(["GET", "HEAD", "POST"])
 def check_receipt(request, slug):
     """Paste a receipt: the page finds its entry and checks the inclusion proof against the latest head."""

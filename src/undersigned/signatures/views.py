@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from undersigned.companies.matching import registry_fingerprint
 from undersigned.companies.models import Company
 from undersigned.letters.queries import public_letter_or_404
+from undersigned.lib.crossorigin import same_origin_only
 from undersigned.lib.network import client_address
 from undersigned.signatures import actions
 from undersigned.signatures.forms import SignatureForm
@@ -46,6 +47,7 @@ def _company_suggestions_html() -> str:
 
 
 @never_cache
+@same_origin_only
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign(request, slug):
     letter = public_letter_or_404(slug, with_secret=request.method == "POST")
@@ -67,6 +69,7 @@ def check_email(request, slug):
 
 
 @never_cache
+@same_origin_only
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
     # Following the link shows a button; only pressing it confirms. Corporate mail gateways open
@@ -93,6 +96,7 @@ def confirm(request, token):
 
 
 @never_cache
+@same_origin_only
 @require_http_methods(["GET", "HEAD", "POST"])
 def withdraw(request, token):
     signature = actions.find_by_withdrawal(token)

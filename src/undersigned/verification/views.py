@@ -18,6 +18,7 @@ from undersigned.companies.matching import company_for_email
 from undersigned.companies.models import Company
 from undersigned.letters.queries import public_letter_or_404
 from undersigned.lib import blindrsa
+from undersigned.lib.crossorigin import same_origin_only
 from undersigned.lib.network import client_address
 from undersigned.verification import actions, protocol
 from undersigned.verification.api import VARIANT, receipt_for
@@ -40,6 +41,7 @@ def verify(request, slug):
 
 
 @never_cache
+@same_origin_only
 @require_POST
 def request_code(request, slug):
     letter = public_letter_or_404(slug)
@@ -81,6 +83,7 @@ def _server_side_token(letter, *, email: str, code: str, invitation: str) -> dic
 
 
 @never_cache
+@same_origin_only
 @require_POST
 def get_token(request, slug):
     letter = public_letter_or_404(slug)
@@ -122,6 +125,7 @@ def _display_from_post(post) -> actions.Display:
 
 
 @never_cache
+@same_origin_only
 @require_http_methods(["GET", "HEAD", "POST"])
 def submit(request, slug):
     """Submit a token: from the token page, or by pasting a receipt saved earlier (e.g. in Tor Browser)."""
@@ -142,6 +146,7 @@ def submit(request, slug):
 
 
 @never_cache
+@same_origin_only
 @require_http_methods(["GET", "HEAD", "POST"])
 def withdraw(request, slug):
     letter = public_letter_or_404(slug)
