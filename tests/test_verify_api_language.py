@@ -128,6 +128,8 @@ def test_token_refusals_have_codes(client, letter, signer, mailbox):
     assert (twice.status_code, twice.json()["error_code"]) == (409, "already_issued")
     missing = post(client, "/api/v1/letters/no-such-letter/tokens", {"invitation": "x"})
     assert (missing.status_code, missing.json()["error_code"]) == (404, "letter_not_found")
+    no_keys = client.get("/api/v1/letters/no-such-letter/keys")
+    assert (no_keys.status_code, no_keys.json()["error_code"]) == (404, "letter_not_found")
 
 
 def test_signature_and_withdrawal_refusals_have_codes(client, letter, signer):
@@ -191,3 +193,11 @@ def test_the_openapi_description_documents_language_and_codes(client, settings):
     assert refusal["properties"]["error_code"]["enum"] == list(api.ERROR_CODES)
     for code in api.ERROR_CODES:
         assert f"`{code}`" in refusal["description"], code
+
+
+def test_a_refusal_that_names_its_code_keeps_it():
+    error = actions.VerificationError(400, "email must be an email address.")
+    error.code = "wrong_code"
+    assert api._refusal(error).details == {"error_code": "wrong_code"}
+    error.code = "not-a-code"
+    assert api._refusal(error).details == {"error_code": "invalid_email"}

@@ -80,8 +80,9 @@ ERROR_CODES = {
 }
 
 # actions.VerificationError carries a status and a message in the active language; each message of
-# actions.py (its msgid, in English) is given its code here. tests/test_verify_api_errors.py checks that
-# every message of actions.py is listed.
+# actions.py (its msgid, in English) is given its code here. tests/test_verify_api_language.py checks that
+# every message of actions.py is listed. (A VerificationError with a ``code`` attribute in ERROR_CODES
+# keeps that code: actions.py could name them itself, and this table would then only map messages.)
 REFUSALS = {
     "The letter '%(slug)s' is %(status)s and does not take signatures.": "letter_closed",
     "email must be an email address.": "invalid_email",
@@ -140,6 +141,8 @@ def _refusal(error: actions.VerificationError, letter=None, language: str | None
         if pattern.fullmatch(message):
             msgid, code = known, known_code
             break
+    if getattr(error, "code", None) in ERROR_CODES:  # a refusal that names its code itself
+        code = error.code
     if not language.startswith("en"):
         if isinstance(error, actions.Closed) and letter is not None:
             with translation.override("en"):
@@ -185,6 +188,7 @@ def _language(data: dict) -> str | None:
 
 @require_safe
 @api_view
+@coded
 def letter_keys(request, slug):
     letter = _letter(slug)
     keys = TokenKey.objects.filter(letter=letter).select_related("company").order_by("company__slug", "created_on", "key_id")
