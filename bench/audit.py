@@ -7,6 +7,9 @@ instance key; a child process at lower priority signs with W worker processes), 
 process on one core and prints the time next to ``openssl speed -seconds 3 rsa2048`` verify/s measured
 in the same run: verifying the tokens is the floor (N / OpenSSL's verify rate). It also times the
 auditor's calls of ``cryptography``'s verify, to split the audit's time.
+
+Every figure is processor time (``time.process_time``), which the goal (under 60 s on one core) is about:
+the machine is shared, and wall time there also counts the time other processes had the core.
 """
 
 from __future__ import annotations
@@ -44,28 +47,29 @@ def openssl_rsa2048() -> tuple[float, float]:
 
 
 class VerifyClock:
-    """Times the auditor's calls of ``cryptography``'s verify (``audit._verifies``) while it runs: about
-    0.1 µs a call more, for the split between RSA and everything else."""
+    """Times, in processor time, the auditor's verification of each block's tokens (``audit._verify_block``,
+    the calls of ``cryptography``'s verify) while it runs, for the split between RSA and everything else:
+    two clock readings a block of 256 tokens."""
 
     def __init__(self) -> None:
         self.seconds, self.calls = 0.0, 0
 
     def __enter__(self) -> VerifyClock:
-        self.verifies = audit_module._verifies
+        self.verify_block = audit_module._verify_block
 
-        def timed(*args):
-            start = time.perf_counter()
+        def timed(prepared):
+            start = time.process_time()
             try:
-                return self.verifies(*args)
+                return self.verify_block(prepared)
             finally:
-                self.seconds += time.perf_counter() - start
-                self.calls += 1
+                self.seconds += time.process_time() - start
+                self.calls += sum(item is not None for item in prepared)
 
-        audit_module._verifies = timed
+        audit_module._verify_block = timed
         return self
 
     def __exit__(self, *exc) -> None:
-        audit_module._verifies = self.verifies
+        audit_module._verify_block = self.verify_block
 
 
 def generate(n: int, workers: int) -> tuple[Path, dict]:
@@ -124,14 +128,14 @@ def main() -> None:
         print(f"export generated in {meta['generated_in_s']} s with {meta['workers']} process(es)")
     sign_rate, verify_rate = openssl_rsa2048()
 
-    start = time.perf_counter()
+    start = time.process_time()
     with open(path, "rb") as f:
         lines = sum(1 for _ in read_export_lines(f))
-    read_s = time.perf_counter() - start
+    read_s = time.process_time() - start
     hashes = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(args.signatures)]
-    start = time.perf_counter()
+    start = time.process_time()
     merkle.root(hashes)
-    root_s = time.perf_counter() - start
+    root_s = time.process_time() - start
     del hashes
 
     start, cpu = time.perf_counter(), time.process_time()
@@ -151,16 +155,16 @@ def main() -> None:
     print(f"audit result: {'OK' if ok else 'FAILED'}  ({report.failure_count} failures)")
     for failure in report.failures[:5]:
         print("  ", failure)
-    print(f"decompress and split lines only: {read_s:6.1f} s")
-    print(f"Merkle root of {args.signatures:,} leaf hashes: {root_s:6.1f} s")
-    print(f"audit, one core:                {wall:6.1f} s wall, {cpu:.1f} s CPU  "
-          f"({report.entries / wall:,.0f} entries/s, {report.tokens_verified / wall:,.0f} tokens/s)")
+    print(f"decompress and split lines only: {read_s:6.1f} s CPU")
+    print(f"Merkle root of {args.signatures:,} leaf hashes: {root_s:6.1f} s CPU")
+    print(f"audit, one core:                {cpu:6.1f} s CPU ({wall:.1f} s wall)  "
+          f"({report.entries / cpu:,.0f} entries/s, {report.tokens_verified / cpu:,.0f} tokens/s)")
     print(f"  of which cryptography's RSA-PSS verify: {clock.seconds:.1f} s ({clock.seconds / max(clock.calls, 1) * 1e6:.1f} µs a token); "
-          f"everything else {(wall - clock.seconds) / report.entries * 1e6:.1f} µs an entry")
+          f"everything else {cpu - clock.seconds:.1f} s ({(cpu - clock.seconds) / report.entries * 1e6:.1f} µs an entry)")
     print(f"openssl speed rsa2048 (same run): {verify_rate:,.0f} verify/s before, {verify_rate2:,.0f} after "
           f"({sign_rate:,.0f} / {sign_rate2:,.0f} sign/s)")
-    print(f"implied floor (tokens / best openssl verify/s): {floor:.1f} s → audit is {wall / floor:.2f}x the floor")
-    print(f"goal: under 60 s → {'met' if wall < 60 else 'NOT met'}")
+    print(f"implied floor (tokens / best openssl verify/s): {floor:.1f} s → audit is {cpu / floor:.2f}x the floor")
+    print(f"goal: under 60 s of CPU on one core → {'met' if cpu < 60 else 'NOT met'}")
     sys.exit(0 if ok else 1)
 
 

