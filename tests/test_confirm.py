@@ -44,6 +44,21 @@ def test_it_confirms_on_post_and_shows_the_withdrawal_link(client, letter, confi
     assert total(client, letter) == 1
 
 
+def test_it_shows_what_is_being_confirmed(client, letter, mailbox):
+    # Anyone who knows an address can submit the form with it; the newest submission is what the link
+    # confirms. The page shows it, so that a person does not confirm someone else's words as their own.
+    sign(client, letter, email="victim@google.com")  # anonymous, as the person chose
+    first = page_text(client.get(mailbox.path(mailbox.deliver_one("victim@google.com"), "confirm")).content.decode())
+    assert "What you are confirming" in first and "Shown as Anonymous" in first
+
+    sign(client, letter, email="victim@google.com", visibility="named", name="Victim Realname",
+         role="Manager", comment="Words put in my mouth")
+    path = mailbox.path(mailbox.deliver_one("victim@google.com"), "confirm")
+    shown = page_text(client.get(path).content.decode())
+    for text in ("Victim Realname", "Manager", "Words put in my mouth", "do not confirm"):
+        assert text in shown, text
+
+
 def test_it_confirms_once(client, letter, confirm_path):
     client.post(confirm_path)
     again = client.post(confirm_path)
