@@ -145,9 +145,10 @@ def run_scheduled_jobs() -> None:
     Letter.apply_schedules()
     prune_expired_confirmations()
     limits.prune()
-    from undersigned.verification.actions import prune_expired_challenges
+    from undersigned.verification.actions import erase_remnants, prune_expired_challenges
 
     prune_expired_challenges()
+    erase_remnants()  # finish any erasure a closing could not complete (a busy database)
 
 
 def publish_log_batches() -> int:

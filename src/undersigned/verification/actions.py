@@ -316,8 +316,6 @@ def destroy_letter_secrets(letter: Letter) -> SecretsDestroyed:
 
 def prune_expired_challenges() -> int:
     deleted, _ = Challenge.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
-    # Run by the worker's scheduled jobs: finish any erasure a closing could not complete.
-    erase_remnants()
     return deleted
 
 
