@@ -83,3 +83,17 @@ def test_gunicorn_errors_are_filtered_too(printed):
     finally:
         logger.removeHandler(handler)
     assert re.search(r"withdraw/\[redacted\]/", stream.getvalue()) and "Wd-Secret" not in stream.getvalue()
+
+
+def test_gunicorn_names_no_network_address(printed):
+    stream = io.StringIO()
+    logger = logging.getLogger("gunicorn.error")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    try:
+        for address in ("203.0.113.9", "2001:db8::1"):
+            logger.warning("Invalid request from ip={ip}: {error}".format(ip=address, error="Invalid HTTP Version"))
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue().count("Invalid request from ip=[redacted]: Invalid HTTP Version") == 2
+    assert "203.0.113.9" not in stream.getvalue() and "2001:db8" not in stream.getvalue()

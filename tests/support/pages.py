@@ -93,9 +93,3 @@ def page_text(html: str) -> str:
     parser = Text()
     parser.feed(html)
     return " ".join(" ".join(parser.parts).split())
-
-
-def csrf_token(html: str) -> str:
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    assert found, "no CSRF token in the form"
-    return found.group(1)

@@ -4,7 +4,8 @@ Confirmation, withdrawal and organizer sign-in links carry their secret in the p
 (``/signatures/confirm/<token>/``, ``/signatures/withdraw/<token>/``, ``/organizer/sign-in/<token>/``).
 Django logs the path of a request that failed (``Internal Server Error: /signatures/confirm/…``,
 ``Forbidden (CSRF cookie not set.): …``), and gunicorn logs it when an error escapes the application
-(``Error handling request …``). Anyone who reads the logs could then confirm, withdraw or sign in.
+(``Error handling request …``). Anyone who reads the logs could then confirm, withdraw or sign in. And
+gunicorn names the network address of a malformed request's client, which the site never logs.
 
 ``RedactSecrets`` rewrites such a record's message, and its traceback text, with the secret replaced by
 ``[redacted]``. The settings put it on the console handler (every record the site's logging prints passes
@@ -23,8 +24,13 @@ SECRET_SEGMENTS = re.compile(r"(/signatures/(?:confirm|withdraw)/|/organizer/sig
 REDACTED = r"\1[redacted]"
 
 
+# gunicorn names the client of a malformed request ("Invalid request from ip=203.0.113.9: …"); the site
+# logs no network address (DESIGN.md, privacy rules).
+NETWORK_ADDRESS = re.compile(r"(\bip=)\[?[0-9A-Fa-f:.]*[0-9A-Fa-f](?:%\w+)?\]?")  # IPv4 or IPv6, not the ": " after
+
+
 def redact(text: str) -> str:
-    return SECRET_SEGMENTS.sub(REDACTED, text)
+    return NETWORK_ADDRESS.sub(r"\1[redacted]", SECRET_SEGMENTS.sub(REDACTED, text))
 
 
 class RedactSecrets(logging.Filter):
