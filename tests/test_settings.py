@@ -67,3 +67,19 @@ def test_it_keeps_cookies_in_the_organizer_area(tmp_path):
     result = run(["manage", "shell", "-c", "from django.conf import settings; "
                   "print(settings.CSRF_COOKIE_PATH, settings.SESSION_COOKIE_PATH)"], tmp_path)
     assert result.stdout.split()[-2:] == ["/organizer/", "/organizer/"], result.stderr
+
+
+def test_it_refuses_bad_values_naming_the_variable(tmp_path):
+    for name, value in [("LOG_LEVEL", "FOO"), ("CONTRACTS_AGENCIES", "ICEE"), ("CONTRACTS_AGENCIES", "070,;drop"),
+                        ("CONTRACTS_DUCKDB_MEMORY", "2GB'; INSTALL httpfs; --"), ("ALLOWED_HOSTS", "https://letters.example.org"),
+                        ("DEFAULT_FROM_EMAIL", "Letters"), ("NEUTRAL_FROM_EMAIL", "noreply@")]:
+        result = run(["manage", "check"], tmp_path, **{name: value})
+        assert result.returncode == 1 and f"Unexpected value {name}=" in result.stderr, (name, result.stderr[-500:])
+        assert "Traceback" not in result.stderr
+
+
+def test_it_accepts_good_values(tmp_path):
+    result = run(["manage", "check"], tmp_path, LOG_LEVEL="WARNING", CONTRACTS_AGENCIES="7012, 7014",
+                 CONTRACTS_DUCKDB_MEMORY="512MB", ALLOWED_HOSTS="letters.example.org,127.0.0.1,[::1]",
+                 NEUTRAL_FROM_EMAIL="Mail <noreply@neutral.example>")
+    assert result.returncode == 0, result.stderr

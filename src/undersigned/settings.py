@@ -16,7 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from undersigned.lib.env import envbool, envint, envlist, envstr
+from undersigned.lib.env import envbool, envchoice, envcodes, envemail, envint, envlist, envmatch, envstr
 from undersigned.lib.logredact import filter_gunicorn_error_log
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -60,7 +60,9 @@ _site = urlsplit(SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.hostname:
     raise ImproperlyConfigured(f"Unexpected value SITE_URL={SITE_URL}, use e.g. https://letters.example.org")
 SITE_NAME = envstr("SITE_NAME", "undersigned")
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", f"{_site.hostname},127.0.0.1,localhost")
+_site_host = f"[{_site.hostname}]" if ":" in _site.hostname else _site.hostname  # Django writes IPv6 hosts in []
+ALLOWED_HOSTS = envcodes("ALLOWED_HOSTS", f"{_site_host},127.0.0.1,localhost", r"[\w.*-]+|\[[0-9A-Fa-f:.]+\]",
+                         "letters.example.org,www.letters.example.org (host names, no https:// or path)")
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 USE_HTTPS = _site.scheme == "https"
 
@@ -159,9 +161,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Email: EMAIL_URL=smtp://user:password@host:587 (STARTTLS) or smtps://…:465 (TLS). Without it, mail
 # goes to the demo outbox on disk, readable at /outbox/ — meant for trying the site, not for use.
 EMAIL_URL = envstr("EMAIL_URL")
-DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Letters <noreply@localhost>")
+DEFAULT_FROM_EMAIL = envemail("DEFAULT_FROM_EMAIL", "Letters <noreply@localhost>")
 # Verification codes go out under a neutral name: corporate gateways log senders and subjects.
-NEUTRAL_FROM_EMAIL = envstr("NEUTRAL_FROM_EMAIL", DEFAULT_FROM_EMAIL)
+NEUTRAL_FROM_EMAIL = envemail("NEUTRAL_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 OUTBOX_DIR = DATA_DIR / "outbox"
 # The worker sends over this many SMTP connections at once (each message costs round trips to the server).
 EMAIL_CONNECTIONS = envint("EMAIL_CONNECTIONS", "4", minimum=1)
@@ -232,13 +234,14 @@ if USE_HTTPS:
 # and gunicorn's access log is off (see undersigned.cli). Nor secrets from URLs: the console handler,
 # which every record goes through (django.request, django.security.*, django.server…), and gunicorn's
 # error log replace the tokens of confirmation, withdrawal and sign-in links by "[redacted]".
+LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "undersigned.lib.logredact.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING", "propagate": True},
@@ -249,3 +252,8 @@ filter_gunicorn_error_log()
 
 # Reverse proxies in front of the site (each appends to X-Forwarded-For); 0 means none.
 PROXY_COUNT = envint("PROXY_COUNT", "0", minimum=0)
+
+# The contract record (contracts app): the agencies `contracts ingest` keeps, as toptier (070 = DHS) or
+# sub-tier (7012 = ICE) codes, and DuckDB's memory limit while it reads a file (it goes into SQL: checked).
+CONTRACTS_AGENCIES = envcodes("CONTRACTS_AGENCIES", "070", r"(?=.*\d)[0-9A-Z]{3,4}", "070 or 7012,7014")
+CONTRACTS_DUCKDB_MEMORY = envmatch("CONTRACTS_DUCKDB_MEMORY", "2GB", r"\d+(\.\d+)?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", "2GB or 512MB")

@@ -7,6 +7,8 @@ instead of silently falling back to a default.
 from __future__ import annotations
 
 import os
+import re
+from email.utils import parseaddr
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,3 +45,36 @@ def envint(name: str, default: str, *, minimum: int | None = None) -> int:
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.getenv(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use one of: {', '.join(choices)}")
+    return value
+
+
+def envmatch(name: str, default: str, pattern: str, example: str) -> str:
+    """A string setting that must match ``pattern`` whole (it may end up in SQL or a header)."""
+    value = os.getenv(name, default).strip()
+    if not re.fullmatch(pattern, value):
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use e.g. {example}")
+    return value
+
+
+def envcodes(name: str, default: str, pattern: str, example: str) -> list[str]:
+    """A comma-separated list whose every item matches ``pattern``."""
+    codes = envlist(name, default)
+    bad = [code for code in codes if not re.fullmatch(pattern, code)]
+    if bad or not codes:
+        raise ImproperlyConfigured(f"Unexpected value {name}={os.getenv(name, default)}, use e.g. {example}")
+    return codes
+
+
+def envemail(name: str, default: str) -> str:
+    """A sender such as ``Letters <noreply@example.org>``."""
+    value = envstr(name, default)
+    address = parseaddr(value)[1]
+    if "@" not in address or address.startswith("@") or address.endswith("@") or "\n" in value or "\r" in value:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use e.g. 'Letters <noreply@example.org>'")
+    return value
