@@ -227,3 +227,11 @@ def test_it_refuses_an_unknown_language(client, letter):
         {"company": "Google", "email": "lucia@google.com", "language": "xx"}, content_type="application/json",
     )
     assert response.status_code == 400 and "language" in response.json()["error"]
+
+
+def test_answers_to_writes_are_never_cached(client, letter, mailbox):
+    # A write's answer can carry a secret (a blind signature, a receipt): no cache may keep it.
+    assert sign_api(client, letter)["Cache-Control"] == "no-store"
+    refused = post_raw(client, letter, "{}", content_type="application/json")
+    assert refused.status_code == 400 and refused["Cache-Control"] == "no-store"
+    assert client.get(f"/api/v1/letters/{letter.slug}")["Cache-Control"].startswith("public")

@@ -47,12 +47,18 @@ def _letter(slug, *, with_secret: bool = False):
 
 
 def api_view(view):
-    """Turn ApiError into a JSON error response."""
+    """Turn ApiError into a JSON error response; answers to writes are never stored by a cache.
+
+    (A write's answer can carry a secret: a blind signature, a receipt with its withdrawal secret.)
+    """
     def wrapper(request, *args, **kwargs):
         try:
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
         except ApiError as error:
-            return error.response()
+            response = error.response()
+        if request.method not in ("GET", "HEAD") and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return wrapper
