@@ -98,6 +98,24 @@ def test_it_gives_a_receipt_its_inclusion_proof(client, letter, signer):
     assert garbage.status_code == 400 and "receipt-error" in garbage.content.decode()
 
 
+def test_the_receipt_page_completes_a_receipt_made_before_publication(client, letter, signer):
+    import html
+    import re
+
+    from undersigned.verification.protocol import read_receipt
+
+    receipt = signer.sign("jane@google.com")
+    page = client.post(f"/letters/{letter.slug}/check/receipt/", {"receipt": receipt_text({**receipt, "log": None})})
+    found = re.search(r'<textarea id="completed-receipt"[^>]*>([^<]+)</textarea>', page.content.decode())
+    assert page.status_code == 200 and found
+    completed = read_receipt(html.unescape(found.group(1)))
+    assert completed["log"]["leaf_index"] == receipt["log"]["leaf_index"]
+    assert completed["log"]["entry"] == receipt["log"]["entry"] and completed["log"]["proof"] == receipt["log"]["proof"]
+    # A receipt that holds its proof already is not offered again.
+    again = client.post(f"/letters/{letter.slug}/check/receipt/", {"receipt": receipt_text(receipt)})
+    assert "completed-receipt" not in again.content.decode()
+
+
 def test_it_explains_how_to_check_and_links_there(client, letter, log):
     page = client.get(f"/letters/{letter.slug}/").content.decode()
     assert f'href="/letters/{letter.slug}/check/"' in page
