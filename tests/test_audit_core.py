@@ -303,6 +303,16 @@ def test_an_overlong_line_stops_the_reading_after_the_lines_before_it(log):
     assert report.failures[0].check == "read" and "longer than" in report.failures[0].message
 
 
+def test_an_overlong_line_is_caught_wherever_the_decompressed_pieces_end(monkeypatch):
+    monkeypatch.setattr(audit_module, "_INFLATE_SIZE", 64)  # the 120-byte line ends in a 64-byte piece
+    data = gzip.compress(b"a" * 50 + b"\n" + b"b" * 120 + b"\n" + b"c\n")
+    lines = []
+    with pytest.raises(audit_module.ExportReadError, match="longer than 100 bytes"):
+        for line in audit_module.read_export_lines(io.BytesIO(data), max_line=100):
+            lines.append(line)
+    assert lines == [b"a" * 50]
+
+
 def test_a_gzipped_garbage_file_fails_at_line_one(tmp_path):
     path = tmp_path / "garbage.gz"
     path.write_bytes(gz([b"hello world\n", b"\xff\xfe\n"]))
