@@ -189,6 +189,24 @@ def test_a_duplicated_token_is_named(tmp_path, export_lines):
     assert f"leaf {leaf_of(lines, end)}: token used twice" in result.output
 
 
+def test_a_key_of_their_own_for_one_signer_is_caught(tmp_path, client, letter, mailbox, signer):
+    # A malicious operator gives one signer a key nobody else gets, to tell that signer's token apart.
+    # The key must be in the log for the token to count, and the log then holds two keys for Google.
+    from django.utils import timezone
+
+    from undersigned.verification.models import TokenKey
+
+    signer.sign("first@google.com")
+    TokenKey.objects.filter(letter=letter).update(destroyed_on=timezone.localdate())  # room for a second one
+    signer.sign("targeted@google.com")
+    assert TokenKey.objects.filter(letter=letter, company__slug="google").count() == 2
+    buffer = io.BytesIO()
+    write_export(letter, buffer)
+    result = audit_lines(tmp_path, gzip.decompress(buffer.getvalue()).splitlines(keepends=True))
+    assert result.exit_code == 1
+    assert "a second token key for google (the first is on line" in result.output, result.output
+
+
 @pytest.mark.parametrize(
     "old, new",
     [

@@ -413,6 +413,7 @@ class _Auditor:
         self.log_id: str | None = None
         self.accepted_keys: dict[str, Any] = {}  # Ed25519 key id -> key object
         self.token_keys: dict[str, _TokenKey] = {}
+        self.key_line_by_company: dict[str, int] = {}
         # For the fast path: key id, company and batch as they appear in the line, each checked before.
         self.keys_by_raw_id: dict[bytes, tuple[_TokenKey, bytes, int]] = {}  # → key, company, signature length
         self.last_batch_raw: bytes | None = None
@@ -903,6 +904,14 @@ class _Auditor:
         if kid in self.token_keys:
             self.fail("key", f"key {kid[:16]}… is published twice (first on line {self.token_keys[kid].line})", n, leaf)
             return _KEY
+        if company in self.key_line_by_company:
+            # One key per company per letter (a closed letter never opens again). A site that gave each
+            # signer a key of their own could tell whose token a signature carries, delay and Tor
+            # notwithstanding: every such key has to be published here for its tokens to count.
+            self.fail("key", f"a second token key for {company} (the first is on line "
+                             f"{self.key_line_by_company[company]}): with a key per signer, the site could "
+                             "tell whose token each signature is", n, leaf)
+        self.key_line_by_company.setdefault(company, n)
         modulus_bytes = (public_key.public_numbers().n.bit_length() + 7) // 8
         key = self.token_keys[kid] = _TokenKey(company, public_key, modulus_bytes, n)
         self.keys_by_raw_id[kid.encode()] = (key, company.encode(), (4 * modulus_bytes + 2) // 3)
