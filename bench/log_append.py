@@ -36,12 +36,13 @@ def run(engine: str, base_postgres_url: str | None, interval: int, args) -> dict
     if engine == "postgresql":
         database_url, postgres_name = signing._fresh_postgres_database(base_postgres_url)
     smtp_port = signing.free_port()
+    sink = signing.Sink(smtp_port)
     site = signing.Site(database_url=database_url, smtp_port=smtp_port, web_workers=args.web_workers)
     site.env["PUBLICATION_INTERVAL"] = str(interval)
     try:
         site.start()
         site.raise_rate_limits()
-        result = asyncio.run(signing.drive(site, signing.Sink(), smtp_port, signings=args.signings,
+        result = asyncio.run(signing.drive(site, sink, signings=args.signings,
                                            concurrency=args.concurrency, time_limit=args.time_limit))
         result["batch_seconds"] = None
         if interval:
@@ -52,6 +53,7 @@ def run(engine: str, base_postgres_url: str | None, interval: int, args) -> dict
         result["public_total"] = signing.public_total(site)
     finally:
         site.stop()
+        sink.stop()
         if postgres_name:
             import psycopg
 
