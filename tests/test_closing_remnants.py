@@ -28,7 +28,7 @@ def run_flow(tmp_path) -> tuple[dict, str]:
     return json.loads(run.stdout.strip().splitlines()[-1]), run.stderr
 
 
-@pytest.mark.skipif(POSTGRES, reason="the SQLite files are what is searched")
+@pytest.mark.skipif(POSTGRES, reason="engine-specific: runs in the SQLite run of the suite")
 def test_it_leaves_no_secret_in_the_sqlite_files_after_closing(tmp_path):
     result, stderr = run_flow(tmp_path)
     # Before the closing, the secrets, digests, sealed key and sealed recipients are in both files.
@@ -45,7 +45,7 @@ def test_it_leaves_no_secret_in_the_sqlite_files_after_closing(tmp_path):
     assert "the worker will try again" in stderr
 
 
-@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's table files")
+@pytest.mark.skipif(not POSTGRES, reason="engine-specific: runs in the PostgreSQL run of the suite")
 def test_it_rewrites_the_postgresql_tables_that_held_secrets(tmp_path):
     """VACUUM FULL gives each table a new file: the pages that held the deleted rows are not the table's
     any more. (The server's WAL, its archives and backups still hold them: protocol.md says what to do.)"""
