@@ -77,6 +77,22 @@ def chromium_path():
     return str(CHROMIUM)
 
 
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    """The machine's Chromium (never a downloaded one), one per test module."""
+    from tests.support.browser import chromium
+
+    with chromium(chromium_path) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
 @pytest.fixture(scope="session")
 def site(smtp_sink, tmp_path_factory):
     """`undersigned serve` running in a child process, sending mail to the SMTP sink."""

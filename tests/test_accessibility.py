@@ -8,25 +8,12 @@ import urllib.request
 
 import pytest
 
-from tests.support.browser import chromium, recorded_page
+from tests.support.browser import recorded_page
 
 pytestmark = pytest.mark.browser
 
 SLUG = "cancel-the-contracts"
 LANGUAGES = ["en", "es"]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    with chromium(chromium_path) as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def axe():
-    from axe_playwright_python.sync_playwright import Axe
-
-    return Axe()
 
 
 def prefix(language: str) -> str:

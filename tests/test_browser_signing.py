@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import chromium, recorded_page, tab_to
+from tests.support.browser import recorded_page, tab_to
 from tests.support.pages import read_letter_page
 
 pytestmark = pytest.mark.browser
@@ -17,12 +17,6 @@ pytestmark = pytest.mark.browser
 SLUG = "cancel-the-contracts"
 SPANISH_TITLE = "Trabajadores de la tecnología contra los contratos con ICE"
 CONFIRM_LINK = r"http://\S+/signatures/confirm/[\w-]+/"
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    with chromium(chromium_path) as browser:
-        yield browser
 
 
 @pytest.fixture(autouse=True)

@@ -20,16 +20,10 @@ from undersigned.letters.demo import DEMO_SLUG
 from undersigned.verification import protocol
 from undersigned.verification.cli import _client
 
-from tests.support.browser import chromium, recorded_page
+from tests.support.browser import recorded_page
 from tests.support.mail import SmtpSink
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    with chromium(chromium_path) as browser:
-        yield browser
 
 
 def counts(site):

@@ -14,7 +14,7 @@ import pytest
 
 from undersigned.letters.demo import DEMO_SLUG
 
-from tests.support.browser import chromium, recorded_page
+from tests.support.browser import recorded_page
 from tests.support.mail import SmtpSink
 
 pytestmark = pytest.mark.browser
@@ -25,19 +25,6 @@ INVITATION_INVALID = "Este código de invitación no es válido para esta carta:
 NAME_REQUIRED = "Escribe tu nombre o elige firmar de forma anónima."
 # The API's English answers to the same requests: none of this may appear on the page.
 ENGLISH = ["The code is wrong", "This invitation code is not valid", "name is needed", "Error:", "HTTP 4"]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    with chromium(chromium_path) as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def axe():
-    from axe_playwright_python.sync_playwright import Axe
-
-    return Axe()
 
 
 def verified_count(site) -> int:
