@@ -38,3 +38,13 @@ def test_it_finds_words_that_are_not_ascii(companies, tmp_path, client):
     assert run("ingest", path).exit_code == 0
     html = client.get("/contracts/", {"q": "straße"}).content.decode()
     assert "GERMAN1" in html
+
+
+def test_category_names_follow_the_page_language(companies, tmp_path, client):
+    load(tmp_path)
+    english = client.get("/contracts/categories/cloud/")
+    spanish = client.get("/es/contracts/categories/cloud/")
+    assert english.status_code == spanish.status_code == 200
+    assert "<h1>Cloud and hosting</h1>" in english.content.decode()
+    assert "<h1>Nube y alojamiento</h1>" in spanish.content.decode()
+    assert "Nube y alojamiento" in client.get("/es/contracts/").content.decode()

@@ -9,6 +9,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from django.db import connection
+from django.utils.translation import get_language
 
 from undersigned.contracts.models import Award, AwardCategory
 
@@ -58,9 +59,19 @@ def _compiled(rule: Rule) -> re.Pattern:
 @dataclass(frozen=True)
 class Category:
     slug: str
-    name: str
-    description: str
+    names: tuple[tuple[str, str], ...]  # (language code, name), English first
+    descriptions: tuple[tuple[str, str], ...]  # (language code, description), English first
     rules: tuple[Rule, ...]
+
+    @property
+    def name(self) -> str:
+        """The name in the active language (pages are translated; English where a translation is missing)."""
+        return _in_active_language(self.names)
+
+    @property
+    def description(self) -> str:
+        return _in_active_language(self.descriptions)
+
 
     def match(self, description: str, psc: str, naics: str) -> tuple[Rule, str] | None:
         for rule in self.rules:
@@ -68,6 +79,11 @@ class Category:
             if explanation:
                 return rule, explanation
         return None
+
+
+def _in_active_language(texts: tuple[tuple[str, str], ...]) -> str:
+    language = (get_language() or "en")[:2]
+    return next((text for code, text in texts if code == language), texts[0][1])
 
 
 def parse_rules(text: str) -> dict[str, Category]:
@@ -81,7 +97,10 @@ def parse_rules(text: str) -> dict[str, Category]:
         )
         if any(not (rule.psc or rule.naics or rule.keywords) for rule in rules):
             raise ValueError(f"category {entry['slug']}: a rule without any condition would match everything")
-        categories[entry["slug"]] = Category(entry["slug"], entry["name"], entry.get("description", ""), rules)
+        names = (("en", entry["name"]), *((key[5:], value) for key, value in entry.items() if key.startswith("name_")))
+        descriptions = (("en", entry.get("description", "")),
+                        *((key[12:], value) for key, value in entry.items() if key.startswith("description_")))
+        categories[entry["slug"]] = Category(entry["slug"], names, descriptions, rules)
     return categories
 
 
