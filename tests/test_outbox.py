@@ -37,3 +37,11 @@ def test_a_newcomer_signs_through_the_demo_outbox(client, letter, demo_outbox):
 def test_there_is_no_outbox_when_a_mail_server_is_configured(client, settings):
     settings.DEMO_OUTBOX = False
     assert client.get("/outbox/").status_code == 404
+
+
+def test_the_outbox_is_shown_only_to_this_machine(client, demo_outbox):
+    # `serve --bind 0.0.0.0` without a mail server: others on the network must not read the codes.
+    assert client.get("/outbox/").status_code == 200
+    assert client.get("/outbox/", REMOTE_ADDR="192.0.2.7").status_code == 404
+    assert client.get("/outbox/", REMOTE_ADDR="::1").status_code == 200
+    assert client.get("/outbox/", HTTP_X_FORWARDED_FOR="192.0.2.7").status_code == 404  # through a proxy
