@@ -10,19 +10,16 @@ IPV6_PREFIX = 64  # what one subscriber line or one machine usually gets: count 
 
 
 def client_address(request) -> str | None:
-    """The network the request came from, as rate limits count it (see :func:`network_key`).
+    """REMOTE_ADDR, or the address a trusted reverse proxy put in X-Forwarded-For.
 
-    REMOTE_ADDR, or the address a trusted reverse proxy put in X-Forwarded-For: with PROXY_COUNT=N, the
-    N-th address from the right of X-Forwarded-For is used; the ones further left were written by the
-    client and cannot be trusted.
+    With PROXY_COUNT=N, the N-th address from the right of X-Forwarded-For is used: the ones further
+    left were written by the client and cannot be trusted. Rate limits count it by :func:`network_key`.
     """
-    address = None
     if settings.PROXY_COUNT:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= settings.PROXY_COUNT:
-            address = forwarded[-settings.PROXY_COUNT]
-    address = address or request.META.get("REMOTE_ADDR") or None
-    return network_key(address) if address else None
+            return forwarded[-settings.PROXY_COUNT]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def network_key(address: str) -> str:

@@ -77,7 +77,7 @@ def _count_over_limits(letter, attempts: list[tuple[str, str | None, str]]) -> b
     for scope, value, counter in attempts:
         limit = _limit_for(letter, scope) if value else None
         if limit is not None:
-            # Network addresses are counted by network (IPv6: the /64), whoever computed the value.
+            # Network addresses are counted by network (IPv6: the /64): here, the one place that counts.
             limits[counter] = (limit, network_key(value) if scope == RateLimit.Scope.NETWORK else value)
     if not limits:
         return False
