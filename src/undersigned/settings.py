@@ -6,7 +6,6 @@ in files readable only by their owner. Bad values stop the process at start with
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from undersigned.lib.env import envbool, envchoice, envcodes, envemail, envint, envlist, envmatch, envstr
 from undersigned.lib.logredact import filter_gunicorn_error_log
+from undersigned.lib.network import is_loopback
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(envstr("DATA_DIR", str(Path.cwd() / "var"))).resolve()
@@ -44,16 +44,6 @@ SECRET_KEY = _generated_secret("SECRET_KEY")
 ENCRYPTION_KEY = _generated_secret("ENCRYPTION_KEY")
 
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1: a host only this machine reaches."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 _site = urlsplit(SITE_URL)
@@ -183,7 +173,7 @@ if EMAIL_URL:
 else:
     # The demo outbox shows every address and code to anyone who opens /outbox/: only for a site that
     # nobody else can reach. A public SITE_URL without EMAIL_URL is a mistake, not a demo.
-    if not _is_loopback(_site.hostname):
+    if not is_loopback(_site.hostname):
         raise ImproperlyConfigured(
             f"EMAIL_URL is not set, and SITE_URL={SITE_URL} is not a loopback address: without EMAIL_URL, "
             "emails (with every address and code) are shown to anyone at /outbox/. Set EMAIL_URL to your "

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-import ipaddress
 
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+
+from undersigned.lib.network import is_loopback
 
 MAX_SHOWN = 50
 
@@ -36,21 +37,13 @@ def _read(path):
     return messages
 
 
-def _from_this_machine(request) -> bool:
-    """The connection comes from this machine (not through a proxy: the proxy would be this machine)."""
-    try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-    except ValueError:
-        return False
-
-
 @never_cache
 def outbox(request):
     if not settings.DEMO_OUTBOX:
         raise Http404("There is no demo outbox: this site sends real email.")
     # It shows every address and code sent: only to the newcomer at this machine, even when the demo
     # listens on all interfaces (`serve --bind 0.0.0.0`) or sits behind a proxy.
-    if not _from_this_machine(request) or "HTTP_X_FORWARDED_FOR" in request.META:
+    if not is_loopback(request.META.get("REMOTE_ADDR", "")) or "HTTP_X_FORWARDED_FOR" in request.META:
         raise Http404("The demo outbox is shown only on the machine that runs the site.")
     directory = settings.OUTBOX_DIR
     paths = sorted(directory.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True) if directory.exists() else []
