@@ -48,7 +48,6 @@ def fill(state, letter, leaves: int) -> float:
     from undersigned.ledger import keys as instance_keys
     from undersigned.ledger import subtrees
     from undersigned.ledger.models import LetterLog, TreeHeadRecord
-    from undersigned.ledger.publish import log_id
     from undersigned.lib import merkle, treehead
 
     started = time.perf_counter()
@@ -87,7 +86,7 @@ def fill(state, letter, leaves: int) -> float:
         if end in heads:
             size = end
             cr = builder.compact_range()
-            head = treehead.sign_tree_head(private, treehead.TreeHead(log_id(letter), size, cr.root(), BATCH))
+            head = treehead.sign_tree_head(private, treehead.TreeHead(state.identifier, size, cr.root(), BATCH))
             TreeHeadRecord.objects.create(log=state, tree_size=size, root_hash=head.tree_head.root_hash,
                                           timestamp=BATCH, key_id=head.key_id, signature=head.signature)
     if not postgres:

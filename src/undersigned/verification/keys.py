@@ -8,8 +8,6 @@ keyed by the sealed text itself: once the row's sealed key is erased, no process
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import threading
 from functools import cache
 
@@ -19,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from undersigned.lib import blindrsa
+from undersigned.lib import blindrsa, sealing
 from undersigned.lib.queries import one_or_none
 from undersigned.verification.models import TokenKey
 
@@ -31,7 +29,7 @@ _decrypted: dict[str, rsa.RSAPrivateKey] = {}
 
 @cache
 def _fernet(key: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"undersigned-token-keys\0" + key.encode()).digest()))
+    return sealing._fernet(key, b"undersigned-token-keys")  # the same derivation, a label of its own
 
 
 def seal_private_key(private_key: rsa.RSAPrivateKey) -> str:
