@@ -10,7 +10,7 @@ server, in a fresh database created and dropped here) it:
 2. raises every rate limit (loopback traffic would otherwise be held for review after 50 signings);
 3. drives N complete signings with C concurrent clients: POST the JSON API → wait for the
    confirmation email at the SMTP server → POST the confirmation link (the button of the page the
-   link opens, with a CSRF token each client fetched once). A signing is complete when the confirmed
+   link opens, with the site's Origin, as a browser sends it). A signing is complete when the confirmed
    page comes back; its latency is submit → confirmed;
 4. checks that the letter's public count equals the number of confirmed signings;
 5. measures the database's raw insert rate: N single-row INSERT + COMMIT transactions into a scratch
@@ -248,14 +248,13 @@ async def drive(site: Site, sink: Sink, *, signings: int, concurrency: int, time
 
 async def run_clients(site: Site, concurrency: int, client_loop) -> float:
     """Run ``client_loop(session)`` for ``concurrency`` clients at once; the seconds they took."""
-    # One session (its cookie jar: the CSRF cookie) and one keep-alive connection per client.
+    # One session and one keep-alive connection per client (public pages set no cookie to keep).
     timeout = aiohttp.ClientTimeout(total=60)
-    # unsafe=True: keep cookies from an IP-address host (127.0.0.1), which aiohttp refuses by default.
     # keepalive_timeout under gunicorn's 2 s: a client waiting for its email must not reuse a connection
     # the server is closing (a POST is not retried).
     clients = [aiohttp.ClientSession(site.url, timeout=timeout,
-                                     connector=aiohttp.TCPConnector(limit=1, keepalive_timeout=1.0),
-                                     cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(concurrency)]
+                                     connector=aiohttp.TCPConnector(limit=1, keepalive_timeout=1.0))
+               for _ in range(concurrency)]
     started = time.perf_counter()
     try:
         await asyncio.gather(*(client_loop(client) for client in clients))

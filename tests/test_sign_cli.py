@@ -132,15 +132,18 @@ def test_it_keeps_the_token_when_the_submission_gets_no_answer(site, smtp_sink, 
     from click.testing import CliRunner
 
     from undersigned.cli import main
-    from undersigned.verification.client import ClientError, SigningClient
 
     email, seen = "lost.connection@google.com", len(smtp_sink.messages)
     monkeypatch.setattr(click, "prompt", lambda text, **kw: code_from(smtp_sink.wait_for(email, after=seen)))
+    # The network fails just as the signature is submitted (the client's own httpx call, not a stand-in).
+    real_post = httpx.Client.post
 
-    def no_answer(self, receipt, **fields):
-        raise ClientError(0, f"cannot reach {site.url}: ConnectError: connection reset")
+    def post_failing_at_submission(self, url, *args, **kwargs):
+        if str(url).endswith("/signatures"):
+            raise httpx.ConnectError("connection reset")
+        return real_post(self, url, *args, **kwargs)
 
-    monkeypatch.setattr(SigningClient, "submit", no_answer)
+    monkeypatch.setattr(httpx.Client, "post", post_failing_at_submission)
     monkeypatch.chdir(tmp_path)
     url = f"{site.url}/letters/{DEMO_SLUG}/"
     result = CliRunner().invoke(main, ["sign", url, "--email", email, "--receipt", "token.json"])

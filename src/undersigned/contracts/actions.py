@@ -170,16 +170,16 @@ def refresh_awards(award_keys: set[str], recipient_keys: set[str] | None = None,
     today = today or timezone.localdate()
     if award_keys:
         db.temp_keys("touched_award", award_keys, flagged=settled)
-        # One pass over the other touched awards' transactions (an index range each), then one UPDATE of the
-        # awards whose figures change.
-        columns = derived.columns_sql("a", AWARD, today)
-        sets = ", ".join(f"{column} = {expression}" for column, expression in columns.items())
-        changed = " OR ".join(
-            f"abs({AWARD}.{column} - {expression}) >= 0.005" if column in derived.MONEY  # SQLite sums in floats
-            else db.differs(f"{AWARD}.{column}", expression)
-            for column, expression in columns.items())
         # The settled awards went in with their transactions: none of them needs a new figure or the DELETE.
         if not award_keys <= settled:
+            # One pass over the other touched awards' transactions (an index range each), then one UPDATE
+            # of the awards whose figures change.
+            columns = derived.columns_sql("a", AWARD, today)
+            sets = ", ".join(f"{column} = {expression}" for column, expression in columns.items())
+            changed = " OR ".join(
+                f"abs({AWARD}.{column} - {expression}) >= 0.005" if column in derived.MONEY  # SQLite sums in floats
+                else db.differs(f"{AWARD}.{column}", expression)
+                for column, expression in columns.items())
             unsettled = "(SELECT key FROM touched_award WHERE NOT flag)"
             db.execute(f"UPDATE {AWARD} SET {sets} FROM ({derived.figures_sql(TX, unsettled, percent='%%')}) AS a "
                        f"WHERE {AWARD}.award_key = a.award_key AND ({changed})")

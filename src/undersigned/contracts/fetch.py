@@ -173,9 +173,9 @@ def normalise(results: list[dict]) -> tuple[list, list, list]:
     """API results → (recipients, awards, transactions) rows for the loaders."""
     recipients, awards, transactions = {}, {}, []
     for row in results:
-        key = row.get("generated_internal_id") or ""
-        if not key.startswith(("CONT_AWD_", "CONT_IDV_")):
+        if not _is_contract(row):
             continue
+        key = row["generated_internal_id"]
         piid, subtier, parent_piid, parent_agency = split_award_key(key)
         piid = row.get("Award ID") or piid
         day = parse_date(row.get("Action Date"))

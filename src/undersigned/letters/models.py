@@ -81,9 +81,6 @@ class Letter(models.Model):
     REOPEN_REFUSED = _("A closed letter cannot be opened again: its token keys and secrets were destroyed "
                        "when it closed, so every address could get a second token. Start a new letter instead.")
 
-    def can_become(self, target: str) -> bool:
-        return target in self.TRANSITIONS.get(self.status, ())
-
     def save(self, *args, **kwargs):
         # The status changes through open(), close() and archive(); a save that would put a closed or
         # archived letter back to open (a form, a shell, a script) is refused here too.
