@@ -55,10 +55,7 @@ def run(engine: str, base_postgres_url: str | None, interval: int, args) -> dict
         site.stop()
         sink.stop()
         if postgres_name:
-            import psycopg
-
-            with psycopg.connect(base_postgres_url, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
+            signing.drop_postgres_database(base_postgres_url, postgres_name)
     return result
 
 

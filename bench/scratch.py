@@ -4,10 +4,13 @@ a scratch database made and dropped for the run."""
 from __future__ import annotations
 
 import os
-import secrets
+import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests/support helpers
+
+from tests.support.site import _fresh_postgres_database, drop_postgres_database  # noqa: E402
 
 
 def prepare_site_settings(postgres: str | None, prefix: str) -> tuple[Path, str | None]:
@@ -25,16 +28,8 @@ def prepare_site_settings(postgres: str | None, prefix: str) -> tuple[Path, str 
 
 def scratch_database(url: str) -> str:
     """A new, empty database on the server of ``url``; returns its URL."""
-    import psycopg
-
-    name = f"undersigned_bench_{secrets.token_hex(5)}"
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    return _fresh_postgres_database(url)[0]
 
 
 def drop_database(url: str, scratch: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {scratch.rsplit('/', 1)[1]} WITH (FORCE)")
+    drop_postgres_database(url, scratch.rsplit("/", 1)[1])

@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 from aiosmtpd.smtp import SMTP  # noqa: E402
 
-from tests.support.site import _fresh_postgres_database, free_port  # noqa: E402
+from tests.support.site import _fresh_postgres_database, drop_postgres_database, free_port  # noqa: E402
 
 SLUG = "cancel-the-contracts"
 CONFIRM_LINK = re.compile(rb"https?://[^\s\"<>]+/signatures/confirm/[\w-]+/")
@@ -404,10 +404,7 @@ def bench(engine: str, base_postgres_url: str | None, args) -> dict:
             result["insert_rate"] = sqlite_insert_rate(site.data_dir / "undersigned.sqlite3", args.signings)
     finally:
         if postgres_name:
-            import psycopg
-
-            with psycopg.connect(base_postgres_url, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
+            drop_postgres_database(base_postgres_url, postgres_name)
     if result["failures"]:
         print(f"[{engine}] {len(result['failures'])} failures, first: {result['failures'][:3]}", flush=True)
         print(site.log()[-3000:])

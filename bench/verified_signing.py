@@ -38,23 +38,17 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import scratch  # noqa: E402  (bench/scratch.py: scratch databases; it puts the repository on the path)
+from tests.support.site import free_port  # noqa: E402
+
 SLUG = "cancel-the-contracts"
 DOMAINS = ["google.com", "amazon.com", "microsoft.com", "salesforce.com", "oracle.com", "meta.com"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fernet_for(key: str):
@@ -225,10 +219,7 @@ def main() -> None:
             os.sched_setaffinity(0, affinity)
         reference = (ours, openssl_sign, version)
 
-    name = f"undersigned_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.database, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    database_url = args.database.rsplit("/", 1)[0] + "/" + name
+    database_url, name = scratch._fresh_postgres_database(args.database)
     encryption_key = secrets.token_urlsafe(48)
     process = None
     try:
@@ -263,8 +254,7 @@ def main() -> None:
         if process:
             process.terminate()
             process.wait(timeout=30)
-        with psycopg.connect(args.database, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        scratch.drop_postgres_database(args.database, name)
 
     latencies.sort()
     rate = len(latencies) / args.seconds

@@ -29,6 +29,14 @@ def _fresh_postgres_database(url: str) -> tuple[str, str]:
     return url.rsplit("/", 1)[0] + "/" + name, name
 
 
+def drop_postgres_database(url: str, name: str) -> None:
+    """Drop ``name`` (made by _fresh_postgres_database) on the server of ``url``, connections and all."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class RunningSite:
     def __init__(self, *, data_dir: Path, smtp_port: int, extra_env: dict | None = None):
         self.data_dir = data_dir
@@ -86,7 +94,4 @@ class RunningSite:
         except subprocess.TimeoutExpired:
             self.process.kill()
         if self._postgres_name:
-            import psycopg
-
-            with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{self._postgres_name}" WITH (FORCE)')
+            drop_postgres_database(os.environ["DATABASE_URL"], self._postgres_name)
