@@ -144,14 +144,8 @@ def inclusion(request, slug):
         proof = subtrees.inclusion_proof(state.pk, entry.index, record.tree_size)
     except subtrees.MissingSubtrees as error:
         raise _unavailable(error) from None
-    return JsonResponse({
-        "leaf_index": entry.index,
-        "tree_size": record.tree_size,
-        "leaf_hash": b64u_encode(bytes(entry.leaf_hash)),
-        "entry": parse_json(bytes(entry.data)),
-        "proof": [b64u_encode(h) for h in proof],
-        "tree_head": tree_head_json(record, state),
-    })
+    return JsonResponse({**inclusion_of(entry, proof, record, state), "tree_size": record.tree_size,
+                         "leaf_hash": b64u_encode(bytes(entry.leaf_hash))})
 
 
 @require_safe
@@ -206,10 +200,15 @@ def receipt_proof(letter, signature) -> dict | None:
     except subtrees.MissingSubtrees as error:  # the receipt is still given; the proof comes with a later check
         log.warning("receipt without its proof until the next publication: %s", error)
         return None
+    return inclusion_of(entry, proof, latest, state)
+
+
+def inclusion_of(entry: LogEntry, proof: list[bytes], record: TreeHeadRecord, state) -> dict:
+    """An entry's inclusion proof against a signed tree head, as a receipt's ``log`` holds it."""
     return {
         "leaf_index": entry.index,
         "entry": parse_json(bytes(entry.data)),
         "proof": [b64u_encode(h) for h in proof],
-        "tree_head": tree_head_json(latest, state),
+        "tree_head": tree_head_json(record, state),
     }
 

@@ -11,14 +11,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from undersigned.ledger import subtrees
-from undersigned.ledger.export import public_key_json, tree_head_json
+from undersigned.ledger.api import inclusion_of
+from undersigned.ledger.export import public_key_json
 from undersigned.ledger.models import LogEntry, PublishedSignature, TreeHeadRecord
 from undersigned.ledger.publish import letter_log, publish_pending
 from undersigned.letters.queries import public_letter_or_404
 from undersigned.lib import merkle
 from undersigned.lib.crossorigin import same_origin_only
 from undersigned.lib.blindrsa import BlindRSAError, b64u_decode, b64u_encode
-from undersigned.lib.canonical import parse_json
 
 log = logging.getLogger("undersigned.ledger")
 
@@ -85,8 +85,5 @@ def check_receipt(request, slug):
             if not receipt.get("log"):
                 # Made before its batch was published: offer the receipt with its proof, which then
                 # proves inclusion by itself (as `undersigned audit --receipt` saves it).
-                context["completed_receipt"] = receipt_text({**receipt, "log": {
-                    "leaf_index": entry.index, "entry": parse_json(bytes(entry.data)),
-                    "proof": context["proof"], "tree_head": tree_head_json(latest, state),
-                }})
+                context["completed_receipt"] = receipt_text({**receipt, "log": inclusion_of(entry, proof, latest, state)})
     return render(request, "ledger/check_receipt.html", context)
