@@ -301,16 +301,20 @@ def cpu_seconds(site: Site, database_name: str | None) -> dict[str, float]:
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             children.setdefault(parent, []).append(int(entry.name))
             processes[int(entry.name)] = cmdline
-    site_total, stack = 0.0, [site.process.pid]
+    # The site's processes: `undersigned serve`, gunicorn (master and web workers) and the worker.
+    web_total, worker_total, stack = 0.0, 0.0, [site.process.pid]
     while stack:
         pid = stack.pop()
-        site_total += _cpu_seconds(pid)
+        if " worker" in processes.get(pid, "") and "gunicorn" not in processes.get(pid, ""):
+            worker_total += _cpu_seconds(pid)
+        else:
+            web_total += _cpu_seconds(pid)
         stack.extend(children.get(pid, []))
     database_total = 0.0
     if database_name:
         database_total = sum(_cpu_seconds(pid) for pid, cmdline in processes.items()
                              if cmdline.startswith("postgres:") and f" {database_name} " in cmdline)
-    return {"site": site_total, "database": database_total, "bench": sum(os.times()[:2])}
+    return {"web": web_total, "worker": worker_total, "database": database_total, "bench": sum(os.times()[:2])}
 
 
 def public_total(site: Site) -> int:
@@ -427,7 +431,8 @@ def report(engine: str, result: dict, goal: float | None) -> str:
             f"{name} {percentile(values, 0.5) * 1000:.0f} ms" for name, values in result["phases"].items()))
     if done:
         cpu = result["cpu"]
-        lines.append(f"  CPU per signing      site (web + worker) {cpu['site'] / done * 1000:.1f} ms, "
+        lines.append(f"  CPU per signing      site {(cpu['web'] + cpu['worker']) / done * 1000:.1f} ms "
+                     f"(web {cpu['web'] / done * 1000:.1f}, worker {cpu['worker'] / done * 1000:.1f}), "
                      f"database backends {cpu['database'] / done * 1000:.1f} ms, "
                      f"this script and its SMTP server {cpu['bench'] / done * 1000:.1f} ms")
         per_signing = sum(cpu.values()) / done
