@@ -244,6 +244,18 @@ def test_the_language_switch_sets_no_cookie(client, letter):
     assert response.status_code == 200 and not response.cookies
 
 
+def test_public_pages_do_not_read_an_organizers_session(client, letter):
+    # Sessions, users and messages exist under /organizer/ only: a public page neither reads nor renews
+    # a session cookie, even one a client sends it (browsers send it to /organizer/ only).
+    client.force_login(get_user_model().objects.create(username="org", is_staff=True, is_superuser=True))
+    for path in (f"/letters/{letter.slug}/", f"/es/letters/{letter.slug}/", f"/api/v1/letters/{letter.slug}"):
+        response = client.get(path)
+        assert response.status_code == 200 and not response.cookies, path
+        assert not hasattr(response.wsgi_request, "session") and not hasattr(response.wsgi_request, "user"), path
+    response = client.get("/organizer/")
+    assert response.status_code == 200 and response.wsgi_request.user.username == "org"
+
+
 # --------------------------------------------------------------------------------------------------
 # The organizer area keeps Django's CSRF protection
 

@@ -78,12 +78,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "undersigned.lib.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, users and messages under ORGANIZER_PATH only (public pages set and read no cookie).
+    "undersigned.lib.middleware.OrganizerSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "undersigned.lib.middleware.OrganizerAuthenticationMiddleware",
+    "undersigned.lib.middleware.OrganizerMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
