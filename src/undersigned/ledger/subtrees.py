@@ -24,10 +24,10 @@ Why this shape rather than alternatives:
 - Recomputing from a cache of the tree in memory would still read the whole log after every restart
   and on every web process, and grows with the log.
 
-The RFC's recursion is walked here on ranges (``inclusion_ranges``, ``consistency_ranges``), written
-from §2.1.3.1 and §2.1.4.1, rather than through ``merkle.MerkleTree``: knowing every range first lets
-one query fetch every hash the proof needs. Tests check every proof against ``merkle.MerkleTree`` built
-from all leaves and against ``merkle.verify_inclusion`` / ``verify_consistency``.
+The RFC's recursion is walked on ranges (``merkle.inclusion_ranges``, ``merkle.consistency_ranges``, the
+walks ``merkle.MerkleTree`` proves with): knowing every range first lets one query fetch every hash the
+proof needs. Tests check every proof against ``merkle.MerkleTree`` built from all leaves and against
+``merkle.verify_inclusion`` / ``verify_consistency``.
 
 Logs published before this table existed are filled by migration 0004 (at deploy, before the new code
 serves), not lazily on first use: a proof is a GET that may be served from a read replica, and one
@@ -139,63 +139,6 @@ def backfill(log_id: int, *, entry_model=LogEntry, subtree_model=SubtreeHash, ch
 # --- Reading: the RFC's proofs as ranges, each range as stored subtrees ----------------------------------
 
 
-def _split(n: int) -> int:
-    """k, the largest power of two smaller than n (n > 1): the RFC splits D[n] into D[0:k] and D[k:n]."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
-def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
-    """The ranges [start, end) whose MTH make PATH(index, D[size]) (RFC 9162 §2.1.3.1), in proof order.
-
-    PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])       if m < k
-                  = PATH(m - k, D[k:n]) : MTH(D[0:k])   if m >= k
-    Walked from the root down, so the ranges are collected and then reversed.
-    """
-    if not 0 <= index < size:
-        raise ValueError(f"leaf {index} is not in a tree of size {size}")
-    path = []
-    start, end = 0, size
-    while end - start > 1:
-        k = _split(end - start)
-        if index < start + k:
-            path.append((start + k, end))
-            end = start + k
-        else:
-            path.append((start, start + k))
-            start += k
-    path.reverse()
-    return path
-
-
-def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
-    """The ranges whose MTH make PROOF(first, D[second]) = SUBPROOF(first, D[second], true) (§2.1.4.1).
-
-    SUBPROOF(m, D[m], true) = {};  SUBPROOF(m, D[m], false) = {MTH(D[m])}
-    for m < n:  m <= k: SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
-                m >  k: SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
-    Empty for first == 0 or first == second. Here m = first - start and n = end - start.
-    """
-    if not 0 <= first <= second:
-        raise ValueError(f"no consistency proof from size {first} to size {second}")
-    if first == 0 or first == second:
-        return []
-    path = []
-    start, end, whole = 0, second, True
-    while first != end:
-        k = _split(end - start)
-        if first <= start + k:
-            path.append((start + k, end))
-            end = start + k
-        else:
-            path.append((start, start + k))
-            start += k
-            whole = False
-    if not whole:
-        path.append((start, end))
-    path.reverse()
-    return path
-
-
 def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
     """[start, end) as aligned perfect subtrees (height, index), left to right, each the largest that
     fits and is aligned at its start. For the ranges the RFC visits (start aligned to a power of two at
@@ -275,12 +218,12 @@ def _hashes_of(log_id: int, ranges: list[tuple[int, int]]) -> list[bytes]:
 
 def inclusion_proof(log_id: int, index: int, size: int) -> list[bytes]:
     """PATH(index, D[size]) of the log, the same bytes ``merkle.MerkleTree.inclusion_proof`` gives."""
-    return _hashes_of(log_id, inclusion_ranges(index, size))
+    return _hashes_of(log_id, merkle.inclusion_ranges(index, size))
 
 
 def consistency_proof(log_id: int, first: int, second: int) -> list[bytes]:
     """PROOF(first, D[second]) of the log, the same bytes ``merkle.MerkleTree.consistency_proof`` gives."""
-    return _hashes_of(log_id, consistency_ranges(first, second))
+    return _hashes_of(log_id, merkle.consistency_ranges(first, second))
 
 
 def root(log_id: int, size: int) -> bytes:

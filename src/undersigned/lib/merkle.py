@@ -26,7 +26,7 @@ paths; the rest are unmaintained or do not follow RFC 9162.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "HASH_SIZE",
@@ -297,67 +297,70 @@ class MerkleTree:
         size = self.size if size is None else size
         if not 0 <= size <= self.size:
             raise ValueError(f"no tree of size {size}: the log holds {self.size} leaves")
-        return _inclusion_path(index, size, self.subtree)
+        return [self.subtree(start, end) for start, end in inclusion_ranges(index, size)]
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         size2 = self.size if size2 is None else size2
         if not 0 <= size2 <= self.size:
             raise ValueError(f"no tree of size {size2}: the log holds {self.size} leaves")
-        return _consistency_path(size1, size2, self.subtree)
+        return [self.subtree(start, end) for start, end in consistency_ranges(size1, size2)]
 
 
-def _inclusion_path(index: int, size: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
-    """PATH(m, D[n]) of RFC 9162 §2.1.3.1, walking down from the root instead of recursing.
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The ranges [start, end) whose MTH make PATH(m, D[n]) of RFC 9162 §2.1.3.1, in proof order,
+    walking down from the root instead of recursing.
 
     PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])  if m < k
                   = PATH(m - k, D[k:n]) : MTH(D[0:k])  if m >= k
-    The sibling found nearest the root comes last, so the walk collects and then reverses.
+    The sibling found nearest the root comes last, so the walk collects and then reverses. Ranges rather
+    than hashes, so that a caller holding the hashes elsewhere (ledger/subtrees.py: stored subtree rows)
+    can fetch every one a proof needs at once.
     """
     if not 0 <= index < size:
         raise ValueError(f"leaf {index} is not in a tree of size {size}")
-    path: list[bytes] = []
+    path: list[tuple[int, int]] = []
     start, end, m = 0, size, index
     while end - start > 1:
         k = _largest_power_of_two_below(end - start)
         if m < k:
-            path.append(subtree(start + k, end))
+            path.append((start + k, end))
             end = start + k
         else:
-            path.append(subtree(start, start + k))
+            path.append((start, start + k))
             start += k
             m -= k
     path.reverse()
     return path
 
 
-def _consistency_path(size1: int, size2: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
-    """PROOF(m, D[n]) = SUBPROOF(m, D[n], true) of RFC 9162 §2.1.4.1, walked iteratively.
+def consistency_ranges(size1: int, size2: int) -> list[tuple[int, int]]:
+    """The ranges whose MTH make PROOF(m, D[n]) = SUBPROOF(m, D[n], true) of RFC 9162 §2.1.4.1, walked
+    iteratively (in proof order, as ``inclusion_ranges``).
 
     SUBPROOF(m, D[m], true) = {};  SUBPROOF(m, D[m], false) = {MTH(D[m])}
     for m < n, k the largest power of two < n:
       m <= k: SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
       m >  k: SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
-    An empty proof for m == 0 or m == n (nothing to prove).
+    Empty for m == 0 or m == n (nothing to prove).
     """
     if not 0 <= size1 <= size2:
         raise ValueError(f"no consistency proof from size {size1} to size {size2}")
     if size1 == 0 or size1 == size2:
         return []
-    path: list[bytes] = []
+    path: list[tuple[int, int]] = []
     start, end, m, b = 0, size2, size1, True
     while m != end - start:
-        n = end - start
-        k = _largest_power_of_two_below(n)
+        k = _largest_power_of_two_below(end - start)
         if m <= k:
-            path.append(subtree(start + k, end))
+            path.append((start + k, end))
             end = start + k
         else:
-            path.append(subtree(start, start + k))
+            path.append((start, start + k))
             start += k
             m -= k
             b = False
     if not b:
-        path.append(subtree(start, end))
+        path.append((start, end))
     path.reverse()
     return path
 
