@@ -160,3 +160,36 @@ def test_it_gives_new_awards_the_figures_a_reload_would_compute(companies, tmp_p
     assert status == {"STOPPED": (2, 2000, "stop_work"), "RUNNING": (1, Decimal("1234.56"), "active"),
                       "CLOSED": (2, Decimal("999.99"), "closed"), "TWICE": (1, 2, "ended")}
     assert Award.objects.get(piid="CLOSED").fiscal_year == 2023
+
+
+def test_it_stores_a_file_read_in_many_batches_as_one(companies, tmp_path, monkeypatch):
+    # The transactions are stored batch by batch while the file is read: a key repeated in a later batch
+    # keeps its last row, and a delta file that deletes a key and gives it again keeps the new row.
+    monkeypatch.setattr("undersigned.contracts.ingest.SCAN_BATCH", 2)
+    path = write_transactions(tmp_path / "a.csv", [
+        transaction(piid="TWICE", federal_action_obligation="1"),
+        transaction(piid="OTHER", awarding_agency_code="015", awarding_sub_agency_code="1544"),
+        transaction(piid="TWICE", mod="P00001", federal_action_obligation="10"),
+        transaction(piid="TWICE", federal_action_obligation="2"),
+        transaction(piid="TWICE", mod="P00001", federal_action_obligation="20", transaction_description="X"),
+    ])
+    result = run("ingest", path)
+    assert result.exit_code == 0, result.output
+    assert "5 rows read, 4 in scope" in result.output
+    award = Award.objects.get()
+    assert (award.transaction_count, award.obligated) == (2, 22)
+    assert Transaction.objects.get(modification_number="P00001").description == "X"
+
+    key = "7012_4730_TWICE_P00001_GS35F0086U_0"
+    delta = write_transactions(tmp_path / "delta.csv", [
+        transaction(piid="TWICE", mod="P00002", federal_action_obligation="300", correction_delete_ind="C"),
+        {"correction_delete_ind": "D", "contract_transaction_unique_key": key},
+        {"correction_delete_ind": "D", "contract_transaction_unique_key": "7012_4730_TWICE_0_GS35F0086U_0"},
+        transaction(piid="TWICE", federal_action_obligation="5", correction_delete_ind="C"),
+    ], delta=True)
+    result = run("ingest", delta)
+    assert result.exit_code == 0, result.output
+    assert "2 deleted" in result.output
+    award.refresh_from_db()
+    assert (award.transaction_count, award.obligated) == (2, 305)
+    assert not Transaction.objects.filter(key=key).exists()
