@@ -17,9 +17,10 @@ from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
-from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils import timezone, translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from undersigned.companies.matching import canonical_email, company_for_email, split_email
 from undersigned.letters.models import Letter
@@ -49,22 +50,38 @@ MAX_CODES_PER_ADDRESS_PER_DAY = 5
 INVITATION_BYTES = 15  # 120 bits, 24 base32 characters
 CODE_NETWORK_SCOPE = "code_network"  # RateCounter scope of code requests by network address
 
-WRONG_CODE = gettext_lazy("The code is wrong or has expired. Check it, or ask for a new code.")
+WRONG_CODE = _("The code is wrong or has expired. Check it, or ask for a new code.")
 
 
 class VerificationError(Exception):
-    """A refusal with its HTTP status. The message is in the request's language: the pages (under /es/…)
-    show it as it is; the API, whose addresses have no language prefix, answers in English."""
+    """A refusal: its HTTP status, its stable code (the API's ``error_code``, listed in api.ERROR_CODES)
+    and its message, a translatable text with its values, rendered in the language of whoever reads it:
+    the pages (under /es/…) show it in theirs, the API, whose addresses have no language prefix, in English.
+    """
 
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+    def __init__(self, status: int, code: str, text: str, /, **values):  # values may be named "status"
+        super().__init__(text)
+        self.status, self.code, self.text, self.values = status, code, text, values
+
+    @property
+    def message(self) -> str:
+        """The message in the active language."""
+        text = str(self.text)
+        return text % self.values if self.values else text
+
+    def message_in(self, language: str) -> str:
+        with translation.override(language):
+            return self.message
+
+
+def _status_word(letter: Letter) -> str:
+    return str(letter.get_status_display()).lower()
 
 
 class Closed(VerificationError):
     def __init__(self, letter: Letter):
-        super().__init__(409, _("The letter '%(slug)s' is %(status)s and does not take signatures.")
-                         % {"slug": letter.slug, "status": str(letter.get_status_display()).lower()})
+        super().__init__(409, "letter_closed", _("The letter '%(slug)s' is %(status)s and does not take signatures."),
+                         slug=letter.slug, status=lazy(_status_word, str)(letter))
 
 
 def _secret(letter: Letter) -> bytes:
@@ -96,12 +113,12 @@ def _require_open(letter: Letter) -> None:
 
 def check_address(address: object) -> str:
     if not isinstance(address, str) or len(address) > 254:
-        raise VerificationError(400, _("email must be an email address."))
+        raise VerificationError(400, "invalid_email", _("email must be an email address."))
     try:
         split_email(address)
         canonical_email(address)
     except ValueError:
-        raise VerificationError(400, _("email must be an email address.")) from None
+        raise VerificationError(400, "invalid_email", _("email must be an email address.")) from None
     return address.strip()
 
 
@@ -110,7 +127,7 @@ def check_address(address: object) -> str:
 
 def _count_network(letter: Letter, network_address: str | None) -> None:
     if limits.count_over_limit(letter, RateLimit.Scope.NETWORK, network_address, counter=CODE_NETWORK_SCOPE):
-        raise VerificationError(429, _("Too many codes were asked for from your network today. Try again tomorrow, or ask an organizer for an invitation code."))
+        raise VerificationError(429, "too_many_codes", _("Too many codes were asked for from your network today. Try again tomorrow, or ask an organizer for an invitation code."))
 
 
 def request_code(letter: Letter, address: str, *, network_address: str | None) -> None:
@@ -163,10 +180,10 @@ class IssuedToken:
 def _letter_key(letter: Letter, key_id: object) -> TokenKey:
     """One of this letter's token keys, live or not, by its id."""
     if not isinstance(key_id, str) or len(key_id) != 64:
-        raise VerificationError(400, _("key_id must be the 64-character id of one of this letter's keys."))
+        raise VerificationError(400, "wrong_key", _("key_id must be the 64-character id of one of this letter's keys."))
     key = one_or_none(TokenKey.objects.select_related("company").filter(key_id=key_id.lower()))
     if key is None or key.letter_id != letter.pk:
-        raise VerificationError(400, _("key_id is not a key of this letter (see /keys)."))
+        raise VerificationError(400, "wrong_key", _("key_id is not a key of this letter (see /keys)."))
     return key
 
 
@@ -174,23 +191,23 @@ def _key_for(letter: Letter, key_id: object) -> TokenKey:
     """The letter's key that is to sign a token: it must still be live."""
     key = _letter_key(letter, key_id)
     if not key.is_live:
-        raise VerificationError(409, _("This key no longer signs tokens."))
+        raise VerificationError(409, "key_retired", _("This key no longer signs tokens."))
     return key
 
 
 def _decode_blinded(key: TokenKey, blinded_msg: object) -> bytes:
     if not isinstance(blinded_msg, str):
-        raise VerificationError(400, _("blinded_msg must be base64url text."))
+        raise VerificationError(400, "bad_request", _("blinded_msg must be base64url text."))
     try:
         data = blindrsa.b64u_decode(blinded_msg)
     except blindrsa.BlindRSAError:
-        raise VerificationError(400, _("blinded_msg is not valid base64url (no padding, URL-safe alphabet).")) from None
+        raise VerificationError(400, "bad_request", _("blinded_msg is not valid base64url (no padding, URL-safe alphabet).")) from None
     public = blindrsa.decode_public_key(key.public_key)
     size = (public.key_size + 7) // 8
     if len(data) != size:
-        raise VerificationError(400, _("blinded_msg must be %(size)d bytes for this key.") % {"size": size})
+        raise VerificationError(400, "bad_request", _("blinded_msg must be %(size)d bytes for this key."), size=size)
     if int.from_bytes(data, "big") >= public.public_numbers().n:
-        raise VerificationError(400, _("blinded_msg is out of range for this key (not below the modulus)."))
+        raise VerificationError(400, "bad_request", _("blinded_msg is out of range for this key (not below the modulus)."))
     return data
 
 
@@ -198,7 +215,7 @@ def _sign(key: TokenKey, blinded: bytes) -> bytes:
     try:
         return blindrsa.blind_sign(keys.private_key_of(key), blinded)
     except blindrsa.BlindRSAError as error:
-        raise VerificationError(400, _("Cannot sign: %(error)s.") % {"error": error}) from None
+        raise VerificationError(400, "bad_request", _("Cannot sign: %(error)s."), error=error) from None
 
 
 def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: object, blinded_msg: object) -> IssuedToken:
@@ -206,7 +223,7 @@ def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: 
     _require_open(letter)
     address = check_address(address)
     if not isinstance(code, str):
-        raise VerificationError(400, _("code must be text."))
+        raise VerificationError(400, "bad_request", _("code must be text."))
     code = "".join(code.split())
     key = _key_for(letter, key_id)
     blinded = _decode_blinded(key, blinded_msg)
@@ -220,25 +237,25 @@ def issue_token_for_code(letter: Letter, *, address: str, code: object, key_id: 
     with transaction.atomic():
         challenge = one_or_none(Challenge.objects.select_for_update().filter(letter=letter, address_digest=digest))
         if challenge is None:
-            refusal = VerificationError(400, WRONG_CODE)
+            refusal = VerificationError(400, "wrong_code", WRONG_CODE)
         elif challenge.expires_at <= now or challenge.wrong_attempts >= MAX_WRONG_CODES:
             challenge.delete()
-            refusal = VerificationError(400, WRONG_CODE)
+            refusal = VerificationError(400, "wrong_code", WRONG_CODE)
         elif not hmac.compare_digest(bytes(challenge.code_digest), _code_digest(secret, digest, code)):
             if challenge.wrong_attempts + 1 >= MAX_WRONG_CODES:
                 challenge.delete()  # void: a new code must be asked for
             else:
                 Challenge.objects.filter(pk=challenge.pk).update(wrong_attempts=F("wrong_attempts") + 1)
-            refusal = VerificationError(400, WRONG_CODE)
+            refusal = VerificationError(400, "wrong_code", WRONG_CODE)
         elif challenge.company_id != key.company_id:
-            refusal = VerificationError(400, _("key_id is not the key of the company of this address; use the key listed for it."))
+            refusal = VerificationError(400, "wrong_key", _("key_id is not the key of the company of this address; use the key listed for it."))
         else:
             try:
                 with transaction.atomic():
                     Issuance.objects.create(letter=letter, address_digest=digest)
             except IntegrityError:  # one person, one token: this address had its token
                 challenge.delete()
-                refusal = VerificationError(409, _("This address has already received its token for this letter: one person, one token."))
+                refusal = VerificationError(409, "already_issued", _("This address has already received its token for this letter: one person, one token."))
             else:
                 Challenge.objects.filter(pk=challenge.pk).delete()
                 signature = _sign(key, blinded)  # an error here rolls the issuance back
@@ -255,16 +272,16 @@ def issue_token_for_invitation(letter: Letter, *, invitation: object, key_id: ob
     """Redeem an organizer's one-time invitation code for one blinded token."""
     _require_open(letter)
     if not isinstance(invitation, str) or len(invitation) > 200:
-        raise VerificationError(400, _("invitation must be the invitation code, as text."))
+        raise VerificationError(400, "bad_request", _("invitation must be the invitation code, as text."))
     key = _key_for(letter, key_id)
     blinded = _decode_blinded(key, blinded_msg)
     digest = _invitation_digest(invitation)
     with transaction.atomic():
         found = Invitation.objects.select_for_update().filter(code_digest=digest, letter=letter).first()
         if found is None or found.used or found.expires_at <= timezone.now():
-            raise VerificationError(400, _("This invitation code is not valid for this letter: it is wrong, used or expired."))
+            raise VerificationError(400, "invitation_invalid", _("This invitation code is not valid for this letter: it is wrong, used or expired."))
         if found.company_id != key.company_id:
-            raise VerificationError(400, _("key_id is not the key of the invitation's company; use the key listed for it."))
+            raise VerificationError(400, "wrong_key", _("key_id is not the key of the invitation's company; use the key listed for it."))
         Invitation.objects.filter(pk=found.pk).update(used=True)  # not when: see models.Invitation
         signature = _sign(key, blinded)
     return IssuedToken(signature, key)
@@ -432,18 +449,18 @@ class Display:
             if value is None:
                 value = ""
             if not isinstance(value, str):
-                raise VerificationError(400, _("%(field)s must be text.") % {"field": FIELD_NAMES[field]})
+                raise VerificationError(400, "field_invalid", _("%(field)s must be text."), field=FIELD_NAMES[field])
             value = value.strip()
             if len(value) > limit:
-                raise VerificationError(400, _("%(field)s must be at most %(limit)d characters.") % {"field": FIELD_NAMES[field], "limit": limit})
+                raise VerificationError(400, "field_too_long", _("%(field)s must be at most %(limit)d characters."), field=FIELD_NAMES[field], limit=limit)
             if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\r\t" for ch in value):
-                raise VerificationError(400, _("%(field)s contains invisible control characters.") % {"field": FIELD_NAMES[field]})
+                raise VerificationError(400, "field_invalid", _("%(field)s contains invisible control characters."), field=FIELD_NAMES[field])
             values[field] = value
         show_name = data.get("show_name", False)
         if not isinstance(show_name, bool):
-            raise VerificationError(400, _("show_name must be true or false."))
+            raise VerificationError(400, "bad_request", _("show_name must be true or false."))
         if show_name and not values["name"]:
-            raise VerificationError(400, _("name is needed when show_name is true."))
+            raise VerificationError(400, "name_required", _("name is needed when show_name is true."))
         return cls(show_name=show_name, **values)
 
 
@@ -454,11 +471,11 @@ FIELD_NAMES = {"name": pgettext_lazy("signature field", "name"), "role": pgettex
 
 def _decode(value: object, what: str) -> bytes:
     if not isinstance(value, str):
-        raise VerificationError(400, _("%(field)s must be base64url text.") % {"field": what})
+        raise VerificationError(400, "token_invalid", _("%(field)s must be base64url text."), field=what)
     try:
         return blindrsa.b64u_decode(value)
     except blindrsa.BlindRSAError:
-        raise VerificationError(400, _("%(field)s is not valid base64url (no padding, URL-safe alphabet).") % {"field": what}) from None
+        raise VerificationError(400, "token_invalid", _("%(field)s is not valid base64url (no padding, URL-safe alphabet)."), field=what) from None
 
 
 def redeem_token(letter: Letter, *, key_id: object, message: object, signature: object, display: Display):
@@ -471,22 +488,22 @@ def redeem_token(letter: Letter, *, key_id: object, message: object, signature: 
     prepared = _decode(message, "message")
     sig = _decode(signature, "signature")
     if len(prepared) > 512:
-        raise VerificationError(400, _("message is too long to be a token."))
+        raise VerificationError(400, "token_invalid", _("message is too long to be a token."))
     try:
         parsed = parse_prepared(prepared)
     except BadToken:
-        raise VerificationError(400, _("The token message is not an undersigned token.")) from None
+        raise VerificationError(400, "token_invalid", _("The token message is not an undersigned token.")) from None
     if parsed.letter_slug != letter.slug:
-        raise VerificationError(400, _("This token is for another letter."))
+        raise VerificationError(400, "token_invalid", _("This token is for another letter."))
     if not blindrsa.verify(blindrsa.decode_public_key(key.public_key), prepared, sig):
-        raise VerificationError(400, _("The signature of this token does not verify under this key."))
+        raise VerificationError(400, "token_invalid", _("The signature of this token does not verify under this key."))
     created = signature_actions.record_verified_signature(
         letter, company=key.company, token_key=key, token_message=prepared, token_signature=sig,
         withdrawal_digest=parsed.commitment, name=display.name, role=display.role, comment=display.comment,
         show_name=display.show_name,
     )
     if created is None:
-        raise VerificationError(409, _("This token has already been used."))
+        raise VerificationError(409, "token_used", _("This token has already been used."))
     return created
 
 
@@ -498,8 +515,8 @@ def withdraw_token(letter: Letter, withdrawal_secret: object):
     try:
         digest = commitment(withdrawal_secret)
     except BadToken:
-        raise VerificationError(400, _("The withdrawal secret must be 43 base64url characters.")) from None
+        raise VerificationError(400, "withdrawal_secret_invalid", _("The withdrawal secret must be 43 base64url characters.")) from None
     found = signature_actions.withdraw_verified_signature(letter, digest, withdrawal_secret)
     if found is None:
-        raise VerificationError(404, _("No signature of this letter has a token with this withdrawal secret."))
+        raise VerificationError(404, "signature_not_found", _("No signature of this letter has a token with this withdrawal secret."))
     return found

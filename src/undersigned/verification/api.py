@@ -14,14 +14,10 @@ script, shows its own translation of the refusal instead of the English ``error`
 
 from __future__ import annotations
 
-import re
-from functools import cache
-
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -79,77 +75,14 @@ ERROR_CODES = {
     "refused": "Another refusal: see error.",
 }
 
-# actions.VerificationError carries a status and a message in the active language; each message of
-# actions.py (its msgid, in English) is given its code here. tests/test_verify_api_language.py checks that
-# every message of actions.py is listed. (A VerificationError with a ``code`` attribute in ERROR_CODES
-# keeps that code: actions.py could name them itself, and this table would then only map messages.)
-REFUSALS = {
-    "The letter '%(slug)s' is %(status)s and does not take signatures.": "letter_closed",
-    "email must be an email address.": "invalid_email",
-    "Too many codes were asked for from your network today. Try again tomorrow, or ask an organizer for an invitation code.": "too_many_codes",
-    "The code is wrong or has expired. Check it, or ask for a new code.": "wrong_code",
-    "This address has already received its token for this letter: one person, one token.": "already_issued",
-    "This invitation code is not valid for this letter: it is wrong, used or expired.": "invitation_invalid",
-    "key_id must be the 64-character id of one of this letter's keys.": "wrong_key",
-    "key_id is not a key of this letter (see /keys).": "wrong_key",
-    "key_id is not the key of the company of this address; use the key listed for it.": "wrong_key",
-    "key_id is not the key of the invitation's company; use the key listed for it.": "wrong_key",
-    "This key no longer signs tokens.": "key_retired",
-    "name is needed when show_name is true.": "name_required",
-    "%(field)s must be at most %(limit)d characters.": "field_too_long",
-    "%(field)s must be text.": "field_invalid",
-    "%(field)s contains invisible control characters.": "field_invalid",
-    "message is too long to be a token.": "token_invalid",
-    "The token message is not an undersigned token.": "token_invalid",
-    "This token is for another letter.": "token_invalid",
-    "The signature of this token does not verify under this key.": "token_invalid",
-    "%(field)s must be base64url text.": "token_invalid",
-    "%(field)s is not valid base64url (no padding, URL-safe alphabet).": "token_invalid",
-    "This token has already been used.": "token_used",
-    "The withdrawal secret must be 43 base64url characters.": "withdrawal_secret_invalid",
-    "No signature of this letter has a token with this withdrawal secret.": "signature_not_found",
-    "code must be text.": "bad_request",
-    "invitation must be the invitation code, as text.": "bad_request",
-    "show_name must be true or false.": "bad_request",
-    "blinded_msg must be base64url text.": "bad_request",
-    "blinded_msg is not valid base64url (no padding, URL-safe alphabet).": "bad_request",
-    "blinded_msg must be %(size)d bytes for this key.": "bad_request",
-    "blinded_msg is out of range for this key (not below the modulus).": "bad_request",
-    "Cannot sign: %(error)s.": "bad_request",
-}
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 # Refusals without a code of their own (the API's checks of the request, letters.api's), by status.
 CODES_BY_STATUS = {400: "bad_request", 404: "letter_not_found", 413: "bad_request", 415: "bad_request"}
 
 
-@cache
-def _patterns(language: str) -> list[tuple[re.Pattern, str, str]]:
-    """(the message in ``language`` as a pattern, its msgid, its code), fixed messages first."""
-    with translation.override(language):
-        found = [(re.compile(".+".join(re.escape(part) for part in PLACEHOLDER.split(gettext(msgid))), re.S), msgid, code)
-                 for msgid, code in REFUSALS.items()]
-    return sorted(found, key=lambda item: PLACEHOLDER.search(item[1]) is not None)
-
-
-def _refusal(error: actions.VerificationError, letter=None, language: str | None = None) -> ApiError:
-    """The API's answer to a refusal: its code, and its message in English even if it was made in
-    another ``language`` (the code request queues its email in the signer's language)."""
-    message = str(error.message)
-    language = language or translation.get_language() or settings.LANGUAGE_CODE
-    msgid, code = None, "bad_request" if error.status == 400 else "refused"
-    for pattern, known, known_code in _patterns(language):
-        if pattern.fullmatch(message):
-            msgid, code = known, known_code
-            break
-    if getattr(error, "code", None) in ERROR_CODES:  # a refusal that names its code itself
-        code = error.code
-    if not language.startswith("en"):
-        if isinstance(error, actions.Closed) and letter is not None:
-            with translation.override("en"):
-                message = actions.Closed(letter).message
-        elif msgid and not PLACEHOLDER.search(msgid):
-            message = msgid
-    return ApiError(error.status, message, error_code=code)
+def _refusal(error: actions.VerificationError) -> ApiError:
+    """The API's answer to a refusal: its code, and its message in English, whatever language was active
+    when it was made (the code request queues its email in the signer's language)."""
+    return ApiError(error.status, error.message_in("en"), error_code=error.code)
 
 
 def _fields(data: dict, allowed: set[str]) -> None:
@@ -216,7 +149,7 @@ def verifications(request, slug):
         with translation.override(language):
             actions.request_code(letter, data.get("email"), network_address=client_address(request))
     except actions.VerificationError as error:
-        raise _refusal(error, letter, language) from None
+        raise _refusal(error) from None
     return JsonResponse(CODE_SENT, status=202)
 
 

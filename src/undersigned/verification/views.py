@@ -63,8 +63,10 @@ def _server_side_token(letter, *, email: str, code: str, invitation: str) -> dic
         company = company_for_email(email)
     key = TokenKey.objects.filter(letter=letter, company=company, destroyed_on__isnull=True).first() if company else None
     if key is None:
-        raise actions.VerificationError(400, actions.WRONG_CODE if not invitation else
-                                        _("This invitation code is not valid for this letter: it is wrong, used or expired."))
+        if invitation:
+            raise actions.VerificationError(
+                400, "invitation_invalid", _("This invitation code is not valid for this letter: it is wrong, used or expired."))
+        raise actions.VerificationError(400, "wrong_code", actions.WRONG_CODE)
     public = blindrsa.decode_public_key(key.public_key)
     secret = protocol.new_withdrawal_secret()
     prepared = blindrsa.prepare(protocol.token_message(letter.slug, secret))
@@ -92,7 +94,7 @@ def get_token(request, slug):
     invitation = request.POST.get("invitation", "").strip()
     try:
         if not invitation and not code:
-            raise actions.VerificationError(400, actions.WRONG_CODE)
+            raise actions.VerificationError(400, "wrong_code", actions.WRONG_CODE)
         receipt = _server_side_token(letter, email=email, code=code, invitation=invitation)
     except actions.VerificationError as error:
         template = "verification/verify.html" if invitation else "verification/code.html"
@@ -110,10 +112,10 @@ def _receipt_for_letter(letter, text: str) -> dict:
     except protocol.BadToken:
         # The parser's own words are for programs (it runs without Django too); a person gets these.
         raise actions.VerificationError(
-            400, _("This is not a complete receipt: paste the whole text, starting with “undersigned-receipt:v1:”.")
+            400, "token_invalid", _("This is not a complete receipt: paste the whole text, starting with “undersigned-receipt:v1:”.")
         ) from None
     if receipt["letter"] != letter.slug:
-        raise actions.VerificationError(400, _("This receipt is for another letter."))
+        raise actions.VerificationError(400, "token_invalid", _("This receipt is for another letter."))
     return receipt
 
 
