@@ -20,6 +20,10 @@ published by the worker, which is not part of a flow and does not run here). The
 from the outbox table, unsealing recipients with the ENCRYPTION_KEY it gives
 the site (lib/sealing.py's derivation). The network rate limit is raised for the run (all load comes
 from 127.0.0.1).
+
+As an upper bound measured in the same run, the same clients then send the site its cheapest request (a
+JSON 404 for a letter that does not exist) for up to 10 s: a flow is three requests, so a third of that
+rate bounds what any flow code could reach with this server on this machine.
 """
 
 from __future__ import annotations
@@ -147,6 +151,42 @@ def client_process(url, database_url, encryption_key, seconds, threads, start_at
     queue.put((latencies, errors))
 
 
+def minimal_process(url, seconds, threads, start_at, queue):
+    """The cheapest request the site answers (a JSON 404 for a letter that does not exist: the middleware
+    and one indexed SELECT), from the same kind of client as the flows, for the upper bound."""
+    import httpx
+
+    counts = [0] * threads
+
+    def runner(index):
+        http = httpx.Client(base_url=url, timeout=30)
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while time.time() < start_at + seconds:
+            if http.get("/api/v1/letters/no-such-letter").status_code == 404:
+                counts[index] += 1
+
+    workers = [threading.Thread(target=runner, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put(sum(counts))
+
+
+def minimal_rate(url, clients, threads, seconds) -> float:
+    queue = multiprocessing.Queue()
+    start_at = time.time() + 1.0
+    processes = [multiprocessing.Process(target=minimal_process, args=(url, seconds, threads, start_at, queue))
+                 for _ in range(clients)]
+    for p in processes:
+        p.start()
+    total = sum(queue.get() for _ in processes)
+    for p in processes:
+        p.join()
+    return total / seconds
+
+
 def cpu_seconds(match) -> float:
     """User + system CPU seconds of the processes whose command line matches ``match`` (Linux /proc)."""
     total = 0.0
@@ -250,6 +290,7 @@ def main() -> None:
         cpu_db = cpu_seconds(db_match) - cpu_before[1]
         with psycopg.connect(database_url, autocommit=True) as connection:
             counted = connection.execute("SELECT count(*) FROM signatures_signature WHERE kind = 'verified'").fetchone()[0]
+        minimal = minimal_rate(url, args.clients, args.threads, min(args.seconds, 10.0))
     finally:
         if process:
             process.terminate()
@@ -270,6 +311,9 @@ def main() -> None:
         print(f"CPU per flow: site {cpu_site / len(latencies) * 1000:.1f} ms, PostgreSQL {cpu_db / len(latencies) * 1000:.1f} ms "
               f"(all backends) → at most {(os.cpu_count() or 1) / per_flow:.0f} flows/s on {os.cpu_count()} idle cores "
               f"with the clients elsewhere")
+    print(f"reference (same run, same server and clients): the cheapest request (a JSON 404) at {minimal:.0f}/s; "
+          f"a flow is three requests, so no flow code could exceed {minimal / 3:.0f} flows/s here "
+          f"(these flows reach {rate / (minimal / 3):.2f} of that bound)")
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine slows every figure)")
     if errors:
         print("first errors:", *sorted(set(errors))[:5], sep="\n  ")
