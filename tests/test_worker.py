@@ -119,3 +119,48 @@ def test_the_message_id_names_the_sender_s_domain_not_this_machine(flaky_smtp, s
     message_id = next(line for line in headers.splitlines() if line.lower().startswith("message-id:"))
     assert message_id.rstrip().endswith("@neutral.example>"), message_id
     assert len(socket.getfqdn()) < 4 or socket.getfqdn() not in headers
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_it_sends_what_django_would_have_written(flaky_smtp, language):
+    # The worker writes the common message shape itself (cheaper than the email package); a mail
+    # client must read exactly what Django's EmailMultiAlternatives would have sent.
+    import email
+    import email.policy
+
+    from django.utils import translation
+
+    from undersigned.messaging.worker import _as_django_message
+
+    handler = flaky_smtp(failures=0)
+    long_title = "Cancel the contracts with ICE — now, and every one of them, across all the agencies " * 2
+    with translation.override(language):
+        emails.signature_confirmation("ana.o'neil+letters@example.org", letter_title=long_title, hours=72,
+                                      confirm_url="http://127.0.0.1:8000/signatures/confirm/abc-_1/",
+                                      withdraw_url="http://127.0.0.1:8000/signatures/withdraw/def-_2/")
+        queue_one("bo@sub.example.org")
+    queued = list(OutgoingEmail.objects.order_by("id"))
+    expected = [_as_django_message(message, to, None).message().as_bytes(linesep="\r\n")
+                for message, to in zip(queued, ["ana.o'neil+letters@example.org", "bo@sub.example.org"])]
+    assert deliver_due_emails() == 2
+
+    def read(data):
+        parsed = email.message_from_bytes(data, policy=email.policy.default)
+        headers = [(name, str(value)) for name, value in parsed.items() if name not in ("Date", "Message-ID", "Content-Type")]
+        parts = [(part.get_content_type(), part["Content-Transfer-Encoding"], part.get_content()) for part in parsed.iter_parts()]
+        return parsed.get_content_type(), headers, parts, parsed["Message-ID"].endswith("@localhost>"), bool(parsed["Date"])
+
+    received = sorted(handler.received, key=lambda envelope: envelope.rcpt_tos != ["ana.o'neil+letters@example.org"])
+    assert [read(envelope.content) for envelope in received] == [read(data) for data in expected]
+    assert [envelope.rcpt_tos for envelope in received] == [["ana.o'neil+letters@example.org"], ["bo@sub.example.org"]]
+    assert b"abc-_1" in received[0].content
+
+
+def test_it_leaves_unusual_messages_to_django(flaky_smtp):
+    handler = flaky_smtp(failures=0)
+    queue_one("zoë@bücher.example")  # an international address
+    emails.already_signed("ana@example.org", letter_title="A" * 1200, letter_url="http://127.0.0.1:8000/letters/a/")
+    assert deliver_due_emails() == 2
+    received = sorted(handler.received, key=lambda envelope: envelope.rcpt_tos)
+    assert [envelope.rcpt_tos for envelope in received] == [["ana@example.org"], ["zoë@xn--bcher-kva.example"]]
+    assert b"quoted-printable" in received[0].content  # a line too long for 8-bit transfer

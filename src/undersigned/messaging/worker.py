@@ -5,15 +5,21 @@ and claims rows with conditional UPDATEs, so several workers can run side by sid
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import signal
 import smtplib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from email.utils import make_msgid, parseaddr
+from email.message import Message
+from email.utils import formatdate, make_msgid, parseaddr
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import forbid_multi_line_headers, sanitize_address
 from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -93,15 +99,13 @@ def _send_over_one_connection(messages: list[OutgoingEmail]) -> tuple[list[int],
         return sent, [(message, error) for message in messages]
     try:
         for position, message in enumerate(messages):
-            email = EmailMultiAlternatives(
-                subject=message.subject, body=message.body_text, from_email=message.from_email,
-                to=[unseal(message.sealed_recipient)], connection=connection,
-                headers={"Message-ID": _message_id(message.from_email)},
-            )
-            if message.body_html:
-                email.attach_alternative(message.body_html, "text/html")
+            to = unseal(message.sealed_recipient)
             try:
-                email.send()
+                data = _mime_bytes(message, to) if isinstance(connection, SMTPBackend) else None
+                if data is not None:
+                    connection.connection.sendmail(_envelope_sender(message.from_email), [to], data)
+                else:
+                    _as_django_message(message, to, connection).send()
             except Exception as error:  # noqa: BLE001
                 failed.append((message, error))
                 if isinstance(error, (smtplib.SMTPServerDisconnected, OSError)):
@@ -116,6 +120,68 @@ def _send_over_one_connection(messages: list[OutgoingEmail]) -> tuple[list[int],
     finally:
         connection.close()
     return sent, failed
+
+
+def _as_django_message(message: OutgoingEmail, to: str, connection) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=message.body_text, from_email=message.from_email, to=[to],
+        connection=connection, headers={"Message-ID": _message_id(message.from_email)},
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    return email
+
+
+# Building a message with Django's EmailMultiAlternatives (the email package's MIME classes and its
+# generator, which folds every header) cost the worker about 2 ms of CPU a message, more than the rest
+# of sending it. Every message here has one shape: a short plain-text part and an HTML part in UTF-8,
+# to one plain address. That shape is written out directly, with the same headers and parts as Django
+# writes; the subject and sender, the same for every message of a kind, are encoded and folded by the
+# email package once and kept. Anything else (an international address, a line too long for 8-bit
+# transfer) goes through Django as before.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+MAX_LINE_BYTES = 998  # RFC 5322; Django switches to quoted-printable beyond it
+
+
+@lru_cache(maxsize=256)
+def _subject_and_sender(subject: str, from_email: str) -> bytes:
+    """The Subject and From header lines as Django's message writes them (encoded, folded)."""
+    headers = Message()
+    for name, value in (("Subject", subject), ("From", from_email)):
+        headers[name] = forbid_multi_line_headers(name, value, settings.DEFAULT_CHARSET)[1]
+    return headers.as_bytes(policy=headers.policy.clone(linesep="\r\n")).rstrip(b"\r\n")  # no blank line after
+
+
+@lru_cache(maxsize=64)
+def _envelope_sender(from_email: str) -> str:
+    return sanitize_address(from_email, settings.DEFAULT_CHARSET)
+
+
+def _text_part(subtype: str, text: str, boundary: str) -> bytes | None:
+    lines = text.splitlines()
+    if boundary in text or any(len(line.encode()) > MAX_LINE_BYTES for line in lines):
+        return None
+    encoding = "7bit" if text.isascii() else "8bit"
+    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+            f"Content-Transfer-Encoding: {encoding}\r\n\r\n" + "\r\n".join(lines)
+            + ("\r\n" if text.endswith(("\n", "\r")) else "")).encode()
+
+
+def _mime_bytes(message: OutgoingEmail, to: str) -> bytes | None:
+    """The message to ``to`` as Django would write it, or None if it is not of the common shape."""
+    if not message.body_html or settings.DEFAULT_CHARSET.lower() != "utf-8" or not _PLAIN_ADDRESS.fullmatch(to):
+        return None
+    boundary = f"==============={secrets.randbelow(10**19):019d}=="
+    text = _text_part("plain", message.body_text, boundary)
+    html = _text_part("html", message.body_html, boundary)
+    if text is None or html is None:
+        return None
+    date = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+    head = (f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\nMIME-Version: 1.0\r\n').encode()
+    tail = f"\r\nTo: {to}\r\nDate: {date}\r\nMessage-ID: {_message_id(message.from_email)}\r\n\r\n".encode()
+    separator = f"\r\n--{boundary}\r\n".encode()
+    return (head + _subject_and_sender(message.subject, message.from_email) + tail + separator[2:] + text
+            + separator + html + f"\r\n--{boundary}--\r\n".encode())
 
 
 def _message_id(from_email: str) -> str:
