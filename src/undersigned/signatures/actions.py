@@ -28,6 +28,10 @@ def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+def _letter_url(letter: Letter) -> str:
+    return _absolute(reverse("letters:detail", args=[letter.slug]))
+
+
 def email_digest(letter: Letter, address: str) -> bytes:
     try:
         secret = letter.secret  # read with the letter when the caller asked for it
@@ -60,7 +64,6 @@ def submit_signature(letter: Letter, submission: Submission, *, network_address:
     digest = email_digest(letter, submission.email)
     domain = submission.email.rpartition("@")[2].lower()
     held = limits.over_limit(letter, network_address=network_address, email_domain=domain)
-    letter_url = _absolute(reverse("letters:detail", args=[letter.slug]))
     confirm_token = new_token()
     withdraw_token = withdrawal_token_for(confirm_token)
     fields = {
@@ -101,13 +104,13 @@ def submit_signature(letter: Letter, submission: Submission, *, network_address:
                 with transaction.atomic():
                     Signature.objects.create(letter=letter, email_digest=digest, **fields)
             except IntegrityError:  # the same address, submitted twice at the same moment
-                emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=letter_url)
+                emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=_letter_url(letter))
                 return
         elif existing.status == Signature.Status.PENDING:
             # Not confirmed yet: the newest form wins and a fresh link replaces the old one.
             Signature.objects.filter(pk=existing.pk).update(**fields)
         else:
-            emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=letter_url)
+            emails.already_signed(submission.email, letter_title=letter.title_in(), letter_url=_letter_url(letter))
             return
         emails.signature_confirmation(submission.email, **confirmation)
 
