@@ -6,8 +6,8 @@
    ../shared/data/usaspending/prime_transactions_columns.txt), one fiscal year (FY2024) of all agencies,
    about 1.8 KB a row like the real files, a share of them DHS (toptier 070).
 2. Times DuckDB alone: ``SELECT count(*) FROM read_csv(…, all_varchar=true)`` on that file, before and
-   after step 3: their mean is the reference, so that a change in the machine's load during the run (other
-   work on a shared machine) weighs on both sides alike.
+   after step 3. The goal is judged against the faster of the two runs (the mean is printed too: it is
+   kinder when the machine's load changed during one of them, and a cold first run reads from disk).
 3. Times ``contracts ingest`` end to end (read, filter to DHS, normalise, store, derive, link, categorise)
    into a fresh database (SQLite in a temp dir; with --postgres, a scratch database made on that server
    and dropped afterwards), and prints the ratio of the rates (goal: at least 0.5), the same ratio in CPU
@@ -167,9 +167,14 @@ def main() -> None:
     duck_rate = count / ((before + after) / 2)
     print(f"DuckDB alone again: {after:.2f} s = {count / after:,.0f} rows/s ({after_cpu:.1f} s of CPU); "
           f"mean of both {duck_rate:,.0f} rows/s")
-    print(f"ratio to DuckDB alone: {rate / duck_rate:.2f} (goal >= 0.5)")
+    # The goal is judged against DuckDB's faster run: the mean is kinder when the machine's load changed
+    # during one of them (and a cold first run reads the file from disk).
+    fastest = min(before, after)
+    print(f"ratio to DuckDB alone: {rate / (count / fastest):.2f} of its faster run (goal >= 0.5), "
+          f"{rate / duck_rate:.2f} of the mean of both")
     print(f"CPU: ingest {cpu + server_cpu:.1f} s (this process {cpu:.1f} s, database server {server_cpu:.1f} s), "
-          f"DuckDB alone {(duck_cpu + after_cpu) / 2:.1f} s: ratio {(duck_cpu + after_cpu) / 2 / (cpu + server_cpu):.2f}")
+          f"DuckDB alone {(duck_cpu + after_cpu) / 2:.1f} s: ratio {(duck_cpu + after_cpu) / 2 / (cpu + server_cpu):.2f}"
+          f" (to its cheaper run {min(duck_cpu, after_cpu) / (cpu + server_cpu):.2f})")
     print(f"peak RSS: {peak:,.0f} MB")
 
     from django.conf import settings

@@ -208,6 +208,9 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"preserve_insertion_order": True})
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/undersigned-duckdb'")
     con.execute(f"SET memory_limit = '{os.getenv('CONTRACTS_DUCKDB_MEMORY', '2GB')}'")
+    # How far a streamed scan may run ahead of the batches being stored (default: 1 MB, a few thousand
+    # records, so the scan waited for the database at every batch).
+    con.execute("SET streaming_buffer_size = '64MB'")
     con.execute(sources.MACROS)
     return con
 
