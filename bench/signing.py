@@ -463,7 +463,7 @@ def main() -> None:
     parser.add_argument("--signings", type=int, default=2000, help="Complete signings per database (default 2000).")
     parser.add_argument("--concurrency", type=int, default=64, help="Concurrent clients (default 64).")
     parser.add_argument("--web-workers", type=int, default=None,
-                        help="gunicorn processes for `undersigned serve` (default: serve's own, 2 × cores + 1).")
+                        help="gunicorn processes for `undersigned serve` (default: serve's own, one per core).")
     parser.add_argument("--time-limit", type=float, default=600, help="Stop driving after this many seconds per database.")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="Run one database only.")
     args = parser.parse_args()

@@ -38,7 +38,7 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Web processes (default: 2 × cores + 1).")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Web processes, each with 4 threads (default: one per core, at least 2).")
 @click.option("--no-worker", is_flag=True, help="Do not start the background worker (run `undersigned worker` yourself).")
 @click.option("--no-demo", is_flag=True, help="Do not create the demo letter in an empty database.")
 def serve(bind: str, port: int, workers: int | None, no_worker: bool, no_demo: bool) -> None:
@@ -57,7 +57,10 @@ def serve(bind: str, port: int, workers: int | None, no_worker: bool, no_demo: b
     worker = None
     if not no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "undersigned", "worker"])
-    workers = workers or (2 * (os.cpu_count() or 1) + 1)
+    # One process per core: each has 4 threads to overlap its database and network waits. gunicorn's
+    # usual 2 × cores + 1 processes cost about 15% more CPU per signing on 2 cores (bench/signing.py,
+    # 2026-11-29: web 23–26 ms against 29–30 ms per signing) for no more throughput.
+    workers = workers or max(2, os.cpu_count() or 1)
     click.echo(f"Serving at http://{bind}:{port}/ (Ctrl+C to stop)")
     command = [
         sys.executable, "-m", "gunicorn", "undersigned.wsgi:application",
