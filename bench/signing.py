@@ -250,7 +250,7 @@ async def run_clients(site: Site, concurrency: int, client_loop) -> float:
     """Run ``client_loop(session)`` for ``concurrency`` clients at once; the seconds they took."""
     # One session and one keep-alive connection per client (public pages set no cookie to keep).
     timeout = aiohttp.ClientTimeout(total=60)
-    # keepalive_timeout under gunicorn's 2 s: a client waiting for its email must not reuse a connection
+    # keepalive_timeout well under serve's 5 s: a client waiting for its email must not reuse a connection
     # the server is closing (a POST is not retried).
     clients = [aiohttp.ClientSession(site.url, timeout=timeout,
                                      connector=aiohttp.TCPConnector(limit=1, keepalive_timeout=1.0))

@@ -66,6 +66,10 @@ def serve(bind: str, port: int, workers: int | None, no_worker: bool, no_demo: b
         sys.executable, "-m", "gunicorn", "undersigned.wsgi:application",
         "--bind", f"{bind}:{port}", "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
         "--preload",  # import the application once, then fork: faster start, shared memory
+        # Idle keep-alive connections wait in each process's poller at no cost; gunicorn's 2 s closed
+        # some just as a client sent its next request on them (a POST is not retried: the signing bench
+        # lost one or two signings a run to "connection reset by peer").
+        "--keep-alive", "5",
         # No access log: it would pair network addresses and user agents with what they requested.
         "--error-logfile", "-", "--log-level", "warning", "--graceful-timeout", "5",
     ]
