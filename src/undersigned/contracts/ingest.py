@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable
@@ -252,7 +254,7 @@ def _scan(con: duckdb.DuckDBPyConnection, source: sources.Source, agencies: list
         transactions = source.kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY)
         if transactions:
             work.execute(sources.keyed_sql(source))
-        for batch in _batches(con.sql(sources.scan_sql(source, agencies)).to_arrow_reader(SCAN_BATCH), SCAN_BATCH):
+        for batch in _read_ahead(con.sql(sources.scan_sql(source, agencies)).to_arrow_reader(SCAN_BATCH), SCAN_BATCH):
             kept = batch.column(0)
             inside = kept.is_valid()
             first = report.rows_read
@@ -271,6 +273,42 @@ def _scan(con: duckdb.DuckDBPyConnection, source: sources.Source, agencies: list
         work.close()
     report.rows_in_scope = con.execute("SELECT count(*) FROM norm").fetchall()[0][0]
     progress.scanned(1.0)
+
+
+def _read_ahead(reader, rows: int):
+    """``_batches`` pulled on another thread, two at most waiting: the scan goes on while this thread
+    stores what it handed over (the database stays on this thread, in the load's transaction)."""
+    waiting: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pull() -> None:
+        try:
+            for table in _batches(reader, rows):
+                if not put(table):
+                    return
+            put(None)
+        except BaseException as error:  # noqa: BLE001 - raised again on the storing thread
+            put(error)
+
+    puller = threading.Thread(target=pull, daemon=True)
+    puller.start()
+    try:
+        while (item := waiting.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        puller.join()
 
 
 def _batches(reader, rows: int):
