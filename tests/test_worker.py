@@ -133,7 +133,7 @@ def test_it_sends_what_django_would_have_written(flaky_smtp, language):
     from undersigned.messaging.worker import _as_django_message
 
     handler = flaky_smtp(failures=0)
-    long_title = "Cancel the contracts with ICE — now, and every one of them, across all the agencies " * 2
+    long_title = "Cancel the contracts with ICE — now, and every one of them,\u2028across all the agencies " * 2
     with translation.override(language):
         emails.signature_confirmation("ana.o'neil+letters@example.org", letter_title=long_title, hours=72,
                                       confirm_url="http://127.0.0.1:8000/signatures/confirm/abc-_1/",

@@ -157,14 +157,16 @@ def _envelope_sender(from_email: str) -> str:
     return sanitize_address(from_email, settings.DEFAULT_CHARSET)
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")  # as the email package splits lines (str.splitlines splits at more)
+
+
 def _text_part(subtype: str, text: str, boundary: str) -> bytes | None:
-    lines = text.splitlines()
+    lines = _LINE_END.split(text)
     if boundary in text or any(len(line.encode()) > MAX_LINE_BYTES for line in lines):
         return None
     encoding = "7bit" if text.isascii() else "8bit"
     return (f'Content-Type: text/{subtype}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
-            f"Content-Transfer-Encoding: {encoding}\r\n\r\n" + "\r\n".join(lines)
-            + ("\r\n" if text.endswith(("\n", "\r")) else "")).encode()
+            f"Content-Transfer-Encoding: {encoding}\r\n\r\n" + "\r\n".join(lines)).encode()
 
 
 def _mime_bytes(message: OutgoingEmail, to: str) -> bytes | None:
