@@ -161,8 +161,8 @@ def main() -> None:
     rate = report.rows_read / seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"contracts ingest ({connection.vendor}): {report.rows_read:,} rows read, {report.rows_in_scope:,} DHS rows "
-          f"stored in {seconds:.2f} s = {rate:,.0f} rows/s (reading the file, its transactions stored meanwhile, "
-          f"{report.scan_seconds:.2f} s; the rest {seconds - report.scan_seconds:.2f} s)")
+          f"stored in {seconds:.2f} s = {rate:,.0f} rows/s (reading and filtering the file {report.scan_seconds:.2f} s, "
+          f"the rest {seconds - report.scan_seconds:.2f} s)")
     _, after, after_cpu = duckdb_alone(path)
     duck_rate = count / ((before + after) / 2)
     print(f"DuckDB alone again: {after:.2f} s = {count / after:,.0f} rows/s ({after_cpu:.1f} s of CPU); "

@@ -162,10 +162,7 @@ def test_it_gives_new_awards_the_figures_a_reload_would_compute(companies, tmp_p
     assert Award.objects.get(piid="CLOSED").fiscal_year == 2023
 
 
-def test_it_stores_a_file_read_in_many_batches_as_one(companies, tmp_path, monkeypatch):
-    # The transactions are stored batch by batch while the file is read: a key repeated in a later batch
-    # keeps its last row, and a delta file that deletes a key and gives it again keeps the new row.
-    monkeypatch.setattr("undersigned.contracts.ingest.SCAN_BATCH", 2)
+def test_it_keeps_the_last_row_of_a_key_and_a_delta_s_new_row_for_a_key_it_deletes(companies, tmp_path):
     path = write_transactions(tmp_path / "a.csv", [
         transaction(piid="TWICE", federal_action_obligation="1"),
         transaction(piid="OTHER", awarding_agency_code="015", awarding_sub_agency_code="1544"),
@@ -180,6 +177,7 @@ def test_it_stores_a_file_read_in_many_batches_as_one(companies, tmp_path, monke
     assert (award.transaction_count, award.obligated) == (2, 22)
     assert Transaction.objects.get(modification_number="P00001").description == "X"
 
+    # A delta file's deletions apply before its other rows: a key it deletes and gives again keeps the new row.
     key = "7012_4730_TWICE_P00001_GS35F0086U_0"
     delta = write_transactions(tmp_path / "delta.csv", [
         transaction(piid="TWICE", mod="P00002", federal_action_obligation="300", correction_delete_ind="C"),

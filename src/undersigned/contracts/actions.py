@@ -135,11 +135,9 @@ def upsert_transactions(rows: Iterable[tuple], on_batch: Callable[[int], None] |
 TX_COLUMNS = sources.TRANSACTION_ROW_COLUMNS
 
 
-def upsert_transaction_rows(duck, rows: str, on_batch: Callable[[int], None] | None = None) -> int:
-    """The transactions DuckDB made ready (the query ``rows``, see ``sources.tx_rows_sql``). A key stored
-    already, by an earlier file or an earlier part of this one, takes the new row."""
-    return db.upsert_query(duck, sources.transaction_rows_sql(rows), TX, TX_COLUMNS, ["key"], on_batch=on_batch,
-                           split=True)
+def upsert_transaction_rows(duck, on_batch: Callable[[int], None] | None = None) -> int:
+    """The transactions DuckDB made ready (table ``tx_rows``, see ``sources.tx_rows_sql``)."""
+    return db.upsert_query(duck, sources.TRANSACTION_ROWS, TX, TX_COLUMNS, ["key"], on_batch=on_batch, split=True)
 
 
 def delete_transactions(keys: list[str]) -> set[str]:

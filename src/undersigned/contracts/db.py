@@ -166,7 +166,7 @@ def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str],
     conflict = _on_conflict(table, columns, key, update)
     with tempfile.TemporaryDirectory(prefix="undersigned-copy-") as directory:
         path = Path(directory) / f"{table}.csv"
-        ((count,),) = duck.execute(f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)").fetchall()
+        (count,) = duck.execute(f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)").fetchone()
 
         def fill(raw, target):
             with raw.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy, path.open("rb") as rows:

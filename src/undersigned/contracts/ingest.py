@@ -1,11 +1,10 @@
 """Load USAspending bulk files into the contract record.
 
 Each PATH (a CSV, or a ZIP of CSVs split at 1,000,000 rows) is one unit: it is loaded completely or not
-at all. DuckDB reads and filters the file and parses dates and amounts; its result streams out in Arrow
-batches, and the database stores each batch's transactions while DuckDB reads on. Then DuckDB groups the
-transactions by award, the awards' figures (totals, dates, status) derived with them; the database
-receives clean rows (see ``db.py``); then the figures of the awards that were stored already are
-recomputed, the recipients linked to the registry and the categories assigned.
+at all. DuckDB reads and filters the file, parses dates and amounts and groups transactions by award, the
+awards' figures (totals, dates, status) derived with them; the database receives clean rows (see
+``db.py``); then the figures of the awards that were stored already are recomputed, the recipients
+linked to the registry and the categories assigned.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import queue
 import tempfile
 import threading
 import time
@@ -25,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,8 +31,6 @@ from undersigned.contracts.models import Award, AwardCategory, EntityName, LoadR
 from undersigned.contracts.parsing import clean_name
 
 DEFAULT_AGENCIES = ["070"]
-# Records a batch of the scan hands over: a tenth or so of them in scope in a year's file.
-SCAN_BATCH = 131_072
 # What the pages and the loads filter and join on, by table: kept current for the query planner.
 PLANNED_COLUMNS = {
     Award._meta.db_table: ["award_key", "company_id", "recipient_id"],
@@ -70,7 +64,7 @@ class Report:
     rows_deleted: int = 0
     awards_new: int = 0
     seconds: float = 0.0
-    scan_seconds: float = 0.0  # of ``seconds``: reading the file, its transactions stored meanwhile
+    scan_seconds: float = 0.0  # of ``seconds``: DuckDB reading and filtering the file (the rest: normalise, store)
     problems: list[Problem] = field(default_factory=list)
     note: str = ""
 
@@ -210,11 +204,33 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"preserve_insertion_order": True})
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/undersigned-duckdb'")
     con.execute(f"SET memory_limit = '{os.getenv('CONTRACTS_DUCKDB_MEMORY', '2GB')}'")
-    # How far a streamed scan may run ahead of the batches being stored (default: 1 MB, a few thousand
-    # records, so the scan waited for the database at every batch).
-    con.execute("SET streaming_buffer_size = '64MB'")
     con.execute(sources.MACROS)
     return con
+
+
+def _run_with_progress(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress) -> None:
+    """Run a long DuckDB statement in a thread (DuckDB releases the GIL) and report how far it got."""
+    failure: list[BaseException] = []
+
+    def work():
+        try:
+            con.execute(sql)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(error)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+        try:
+            fraction = con.query_progress()
+        except duckdb.Error:
+            fraction = -1
+        if fraction and fraction > 0:
+            progress.scanned(min(fraction / 100.0, 1.0))
+    if failure:
+        raise failure[0]
+    progress.scanned(1.0)
 
 
 def _load(source: sources.Source, agencies: list[str], strict: bool, report: Report, changes: Changes,
@@ -223,107 +239,20 @@ def _load(source: sources.Source, agencies: list[str], strict: bool, report: Rep
     try:
         progress.start(source.label, source.path.stat().st_size)
         started = time.monotonic()
-        _scan(con, source, agencies, report, progress)
+        _run_with_progress(con, sources.staging_sql(source, agencies), progress)
         report.scan_seconds = time.monotonic() - started
+        report.rows_read, report.rows_in_scope = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE in_scope) FROM staged").fetchone()
+        con.execute(sources.normalised_sql(source))
         report.problems = _problems(con, source)
-        if report.problems and strict:  # what was stored of the file goes with the transaction
+        if report.problems and strict:
             shown = "\n".join(str(problem) for problem in report.problems[:20])
             more = len(report.problems) - 20
             raise IngestError(shown + (f"\n… and {more} more" if more > 0 else ""))
         progress.loading(report.rows_in_scope)
-        progress.loaded(report.rows_loaded)
         _write(con, source, report, changes, progress, now)
     finally:
         con.close()
-
-
-def _scan(con: duckdb.DuckDBPyConnection, source: sources.Source, agencies: list[str], report: Report,
-          progress: Progress) -> None:
-    """Read the file once, to the table ``norm`` (its records in scope, typed, each with its number in the
-    file), and store its transactions as they come: DuckDB reads on (on every core, without Python's
-    lock) while the database takes the records it has handed over in Arrow batches."""
-    from undersigned.contracts.actions import upsert_transaction_rows
-
-    normalised = sources.normalised_sql(source, "records")
-    # The scan runs on ``con`` (its rejected records go to that connection's ``reject_errors``), the
-    # batches are stored through another connection to the same database.
-    work = con.cursor()
-    try:
-        work.register("records", pa.table({"record": pa.array([], pa.int64()), "kept": pa.array([], pa.list_(pa.string()))}))
-        work.execute(f"CREATE OR REPLACE TABLE norm AS {normalised}")
-        transactions = source.kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY)
-        if transactions:
-            work.execute(sources.keyed_sql(source))
-        for batch in _read_ahead(con.sql(sources.scan_sql(source, agencies)).to_arrow_reader(SCAN_BATCH), SCAN_BATCH):
-            kept = batch.column(0)
-            inside = kept.is_valid()
-            first = report.rows_read
-            records = pc.add(pc.indices_nonzero(inside).cast(pa.int64()), first)
-            report.rows_read += batch.num_rows
-            work.register("records", pa.table({"record": records, "kept": kept.filter(inside)}))
-            work.execute(f"INSERT INTO norm {normalised}")
-            if transactions:
-                rows = f"(SELECT * FROM tx WHERE record >= {first})"
-                repeated = work.execute(sources.repeated_keys_sql(rows)).fetchall()[0][0]
-                report.rows_loaded += upsert_transaction_rows(work, sources.tx_rows_sql(rows, repeated))
-            fraction = con.query_progress()
-            if fraction and fraction > 0:
-                progress.scanned(min(fraction / 100.0, 1.0))
-    finally:
-        work.close()
-    report.rows_in_scope = con.execute("SELECT count(*) FROM norm").fetchall()[0][0]
-    progress.scanned(1.0)
-
-
-def _read_ahead(reader, rows: int):
-    """``_batches`` pulled on another thread, two at most waiting: the scan goes on while this thread
-    stores what it handed over (the database stays on this thread, in the load's transaction)."""
-    waiting: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                waiting.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def pull() -> None:
-        try:
-            for table in _batches(reader, rows):
-                if not put(table):
-                    return
-            put(None)
-        except BaseException as error:  # noqa: BLE001 - raised again on the storing thread
-            put(error)
-
-    puller = threading.Thread(target=pull, daemon=True)
-    puller.start()
-    try:
-        while (item := waiting.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        puller.join()
-
-
-def _batches(reader, rows: int):
-    """The reader's record batches joined into tables of at least ``rows`` rows (a streaming result hands
-    over what the scan has ready, a few thousand rows at a time: too little to be worth a round trip to
-    the database)."""
-    waiting, count = [], 0
-    for batch in reader:
-        waiting.append(batch)
-        count += batch.num_rows
-        if count >= rows:
-            yield pa.Table.from_batches(waiting)
-            waiting, count = [], 0
-    if waiting:
-        yield pa.Table.from_batches(waiting)
 
 
 def _problems(con: duckdb.DuckDBPyConnection, source: sources.Source) -> list[Problem]:
@@ -353,28 +282,29 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
         upsert_awards_from_summaries,
         upsert_recipients,
         upsert_subawards,
+        upsert_transaction_rows,
     )
 
     kind = source.kind
+    if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
+        con.execute(sources.keyed_sql(source))
     if kind == sources.DELTA:
-        # Deletions as if applied before the file's other rows (stored while it was read): a key the file
-        # deletes and gives again keeps its new row.
         deleted = [row[0] for row in con.execute("SELECT DISTINCT tx_key FROM norm WHERE delete_ind = 'D' AND problem = ''").fetchall()]
         if deleted:
             from undersigned.contracts.actions import delete_transactions
 
-            given = {row[0] for row in con.execute("SELECT DISTINCT tx_key FROM tx").fetchall()}
-            changes.touch(delete_transactions([key for key in deleted if key not in given]))
+            changes.touch(delete_transactions(deleted))
             report.rows_deleted = len(deleted)
             progress.loaded(len(deleted))
     if kind in (sources.TRANSACTIONS, sources.DELTA, sources.LEGACY):
-        repeated = con.execute(sources.repeated_keys_sql("tx")).fetchall()[0][0]
-        con.execute(f"CREATE OR REPLACE TABLE tx_rows AS {sources.tx_rows_sql('tx', repeated)}")
-        # The recipients on another core while the awards are derived.
+        con.execute(sources.tx_rows_sql(repeated=con.execute(sources.REPEATED_KEYS).fetchone()[0]))
+        # DuckDB derives the awards and the recipients (on another core) while the database takes the
+        # transactions.
+        derive = [sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)), sources.RECIPIENT_ROWS]
         with ThreadPoolExecutor(1) as pool, con.cursor() as other:
-            recipients = pool.submit(other.execute, sources.RECIPIENT_ROWS)
-            con.execute(sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)))
-            recipients.result()
+            derived = pool.submit(lambda: [other.execute(sql) for sql in derive])
+            report.rows_loaded = upsert_transaction_rows(con, on_batch=progress.loaded)
+            derived.result()
         changes.recipients |= upsert_recipients(_stream(con, "SELECT * FROM recipient_rows"))
         changes.touch(*upsert_award_rows(con))
     elif kind == sources.AWARDS:

@@ -272,31 +272,32 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def scan_sql(source: Source, agencies: list[str]) -> str:
-    """One pass over the file, streamed out in record order: a row for every record, so that the records
-    read can be counted and numbered as they pass. The kept columns of a record in scope are a list
-    (``kept``, in ``COLUMNS_BY_KIND`` order); out of scope, that list is NULL and costs next to nothing to
-    hand over, where NULL columns would cost as much as full ones (the file holds ten times more records
-    than the load)."""
+def staging_sql(source: Source, agencies: list[str]) -> str:
+    """One pass over the file, to the table ``staged``: a row for every record, so that the records read
+    can be counted and a record's number is its ``rowid``. The kept columns of a record in scope are a list
+    (``kept``, in ``COLUMNS_BY_KIND`` order): out of scope, that list is NULL and costs nothing to store,
+    where NULL columns cost as much as full ones (the file holds ten times more records than the load)."""
     columns = COLUMNS_BY_KIND[source.kind]
     scope = scope_sql(columns["agency_code"], columns["subtier_code"], agencies)
     kept = [q(column) for column in columns.values()]
     if source.kind == DELTA:  # a deletion may name only the key; deleting an unknown key is harmless
         scope = f"({scope} OR upper(trim(correction_delete_ind)) = 'D')"
         kept.append("upper(trim(correction_delete_ind))")
-    return f"SELECT CASE WHEN {scope} THEN [{', '.join(kept)}] END AS kept FROM {read_csv_sql(source)}"
+    return (
+        f"CREATE OR REPLACE TABLE staged AS SELECT in_scope, CASE WHEN in_scope THEN [{', '.join(kept)}] END AS kept "
+        f"FROM (SELECT *, {scope} AS in_scope FROM {read_csv_sql(source)})"
+    )
 
 
-def normalised_sql(source: Source, records: str) -> str:
-    """The records in scope of the relation ``records`` (columns ``record``, its number in the file, and
-    ``kept``, as ``scan_sql`` makes them), typed, with a ``problem`` text for those that cannot be loaded.
+def normalised_sql(source: Source) -> str:
+    """The staged records in scope, typed, with a ``problem`` text for those that cannot be loaded.
 
     Each value is trimmed and parsed once (innermost query), the problems are read off the parsed values
     (middle), and the raw text kept for the messages is dropped (outer)."""
     kind = source.kind
     dayfirst = "true" if kind == LEGACY else "false"
     columns = COLUMNS_BY_KIND[kind]
-    inner = ["record"]  # trimmed text, or the raw text where a parser reads it
+    inner = ["rowid AS record"]  # trimmed text, or the raw text where a parser reads it
     typed = ["record"]
     raw = []
     problems = []
@@ -335,11 +336,12 @@ def normalised_sql(source: Source, records: str) -> str:
         problem = (f"CASE WHEN delete_ind = 'D' THEN CASE WHEN tx_key IS NULL THEN 'no unique key' "
                    f"ELSE '' END ELSE {problem} END")
     exclude = f" EXCLUDE ({', '.join(raw)})" if raw else ""
+    # A table, not a view: every later query (problems, recipients, awards, transactions) reads it.
     return (
-        f"SELECT *{exclude} FROM ("
+        f"CREATE OR REPLACE TABLE norm AS SELECT *{exclude} FROM ("
         f"SELECT *, {problem} AS problem FROM ("
         f"SELECT {', '.join(typed)} FROM ("
-        f"SELECT {', '.join(inner)} FROM {records})))"
+        f"SELECT {', '.join(inner)} FROM staged WHERE in_scope)))"
     )
 
 
@@ -388,37 +390,31 @@ SELECT substr(award_key, 1, 200), any_value(piid), coalesce(any_value(parent_pii
 FROM tx GROUP BY 1
 """
 # The transactions as the database stores them (clipped to the column sizes), one row per key: a key
-# repeated in a file keeps its last row. Finding the last row takes a window over the rows (four times the
-# cost of the rest), so it runs only when a key does repeat (``repeated_keys_sql``).
-def repeated_keys_sql(relation: str) -> str:
-    return f"SELECT count(*) > count(DISTINCT substr(tx_key, 1, 240)) FROM {relation}"
+# repeated in a file keeps its last row. Finding the last row takes a window over the whole file (four
+# times the cost of the rest), so it runs only when a key does repeat (``REPEATED_KEYS``).
+REPEATED_KEYS = "SELECT count(*) > count(DISTINCT substr(tx_key, 1, 240)) FROM tx"
 
 
-def tx_rows_sql(relation: str, repeated: bool) -> str:
+def tx_rows_sql(repeated: bool) -> str:
     last = "QUALIFY row_number() OVER (PARTITION BY substr(tx_key, 1, 240) ORDER BY record DESC) = 1"
     return f"""
+CREATE OR REPLACE TABLE tx_rows AS
 SELECT substr(tx_key, 1, 240) AS key, substr(award_key, 1, 200) AS award_id,
     substr(coalesce(modification_number, ''), 1, 40) AS modification_number, action_date, fy(action_date) AS fiscal_year,
     obligation, substr(coalesce(action_type_code, ''), 1, 4) AS action_type_code, coalesce(tx_description, '') AS description
-FROM {relation}
+FROM tx
 {last if repeated else ""}
 """
 
 
 TRANSACTION_ROW_COLUMNS = ["key", "award_id", "modification_number", "action_date", "fiscal_year", "obligation",
                            "action_type_code", "description"]
-
-
-def transaction_rows_sql(rows: str) -> str:
-    """What the database receives of ``tx_rows_sql`` rows. Dates and amounts leave DuckDB as text: the
-    database parses them (no Python object per value)."""
-    return f"""
+# Dates and amounts leave DuckDB as text: the database parses them (no Python object per value).
+TRANSACTION_ROWS = """
 SELECT key, award_id, modification_number, CAST(action_date AS VARCHAR), fiscal_year, CAST(obligation AS VARCHAR),
     action_type_code, description
-FROM ({rows}) ORDER BY key
+FROM tx_rows ORDER BY key
 """
-
-
 AWARD_ROW_COLUMNS = ["award_key", "piid", "parent_piid", "agency_code", "subtier_code", "subtier_name", "recipient_id",
                      "description", "psc", "naics", "award_type", "end_date", "search_text", "first_loaded_at",
                      "updated_at", "link_method", *derived.COLUMNS]
