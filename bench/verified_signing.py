@@ -1,6 +1,6 @@
 """Complete verified signing flows per second against `undersigned serve` on PostgreSQL over loopback.
 
-    uv run python bench/verified_signing.py [--seconds 20] [--clients 2] [--threads 12] [--workers 5]
+    uv run python bench/verified_signing.py [--seconds 20] [--clients 2] [--threads 12] [--workers N]
         [--database postgres://undersigned:undersigned@127.0.0.1:5432/undersigned]
 
 One flow is what a signer's client does (issue 3's goal: at least 150 flows/s on this 2-core machine):
@@ -8,7 +8,7 @@ One flow is what a signer's client does (issue 3's goal: at least 150 flows/s on
     POST /verifications {email}  →  the code (read from the outbox table, where the worker would find it)
     → blind locally (RFC 9474)  →  POST /tokens  →  finalise  →  POST /signatures {token}  → 201
 
-The site runs in a child process (`undersigned serve --no-worker`, gunicorn gthread, `--workers`
+The site runs in a child process (`undersigned serve --no-worker`, gunicorn gthread, serve's default or `--workers`
 processes) on a fresh PostgreSQL database created for the run and dropped after it; the load comes from
 `--clients` processes with `--threads` threads each, on the same machine (so client CPU counts against
 the result). Each flow uses a new address at a registry company. Reported: flows/s, p50/p99/max flow
@@ -213,8 +213,10 @@ def start_site(database_url, workers, encryption_key):
     env.update({"DATABASE_URL": database_url, "DATA_DIR": data_dir, "SITE_URL": url,
                 "ENCRYPTION_KEY": encryption_key, "LOG_LEVEL": "WARNING"})
     log = open(Path(data_dir) / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "undersigned", "serve", "--port", str(port), "--workers",
-                                str(workers), "--no-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "undersigned", "serve", "--port", str(port), "--no-worker"]
+    if workers:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -232,7 +234,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the timed run")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=12, help="threads per client process")
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn worker processes of the site")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn worker processes of the site (default: serve's own)")
     parser.add_argument("--database", default=os.getenv("BENCH_DATABASE_URL",
                         "postgres://undersigned:undersigned@127.0.0.1:5432/undersigned"),
                         help="a PostgreSQL server URL; a fresh database is created on it and dropped after")
@@ -299,7 +301,7 @@ def main() -> None:
 
     latencies.sort()
     rate = len(latencies) / args.seconds
-    print(f"machine: {os.cpu_count()} cores; site: {args.workers} gunicorn workers × 4 threads on PostgreSQL; "
+    print(f"machine: {os.cpu_count()} cores; site: {args.workers or 'the default number of'} gunicorn workers × 4 threads on PostgreSQL; "
           f"load: {args.clients} processes × {args.threads} threads, {args.seconds:.0f} s")
     print(f"complete verified signing flows: {rate:.1f}/s  ({len(latencies)} flows, {len(errors)} errors, "
           f"{counted} verified signatures in the database)")
