@@ -23,14 +23,13 @@ import re
 SECRET_SEGMENTS = re.compile(r"(/signatures/(?:confirm|withdraw)/|/organizer/sign-in/)[^/\s?#\"'<>]+")
 REDACTED = r"\1[redacted]"
 
-
 # gunicorn names the client of a malformed request ("Invalid request from ip=203.0.113.9: …"); the site
 # logs no network address (DESIGN.md, privacy rules).
 NETWORK_ADDRESS = re.compile(r"(\bip=)\[?[0-9A-Fa-f:.]*[0-9A-Fa-f](?:%\w+)?\]?")  # IPv4 or IPv6, not the ": " after
 
 
 def redact(text: str) -> str:
-    return NETWORK_ADDRESS.sub(r"\1[redacted]", SECRET_SEGMENTS.sub(REDACTED, text))
+    return NETWORK_ADDRESS.sub(REDACTED, SECRET_SEGMENTS.sub(REDACTED, text))
 
 
 class RedactSecrets(logging.Filter):
