@@ -44,8 +44,6 @@ SECRET_KEY = _generated_secret("SECRET_KEY")
 ENCRYPTION_KEY = _generated_secret("ENCRYPTION_KEY")
 
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-
-
 _site = urlsplit(SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.hostname:
     raise ImproperlyConfigured(f"Unexpected value SITE_URL={SITE_URL}, use e.g. https://letters.example.org")
