@@ -134,14 +134,22 @@ def test_it_documents_the_log_api(client):
 
 
 def test_the_receipt_page_says_when_a_published_signature_has_no_proof_yet(client, letter, signer, monkeypatch):
+    from datetime import date
+
     from undersigned.ledger import subtrees
+    from undersigned.ledger.publish import publish_pending
+    from undersigned.signatures.models import Signature
 
     receipt = signer.sign("jane@google.com")
-
-    def missing(*args, **kwargs):  # a gap left by a publisher that did not store subtree hashes
-        raise subtrees.MissingSubtrees("log 1: a subtree hash is missing")
-
-    monkeypatch.setattr(subtrees, "inclusion_proof", missing)
+    # A real gap: a batch published by an older process that stored no subtree hashes, taking the log past
+    # 32 leaves, so that every proof needs a stored subtree (as in test_ledger_subtrees).
+    Signature.objects.bulk_create([
+        Signature(letter=letter, status=Signature.Status.CONFIRMED, company_as_written="Somewhere",
+                  confirmed_on=date.today()) for _ in range(36)
+    ])
+    with monkeypatch.context() as patched:
+        patched.setattr(subtrees, "rows", lambda *args, **kwargs: [])
+        publish_pending(letter)
     page = client.post(f"/letters/{letter.slug}/check/receipt/", {"receipt": receipt_text(receipt)})
     assert page.status_code == 503 and "is in the log, but its proof cannot be built right now" in page.content.decode()
     spanish = client.post(f"/es/letters/{letter.slug}/check/receipt/", {"receipt": receipt_text(receipt)})
