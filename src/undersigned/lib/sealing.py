@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 from functools import cache
 
 from cryptography.fernet import Fernet
@@ -47,6 +48,4 @@ def unseal_secret(token: str) -> bytes:
 
 def new_sealed_secret() -> str:
     """A new random 32-byte key, sealed (the default of the models' ``sealed_…`` fields)."""
-    import secrets
-
     return seal_secret(secrets.token_bytes(32))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -34,8 +36,6 @@ class RateLimit(models.Model):
 
 
 def _new_secret() -> bytes:  # the default of the unsealed field in migration 0001
-    import secrets
-
     return secrets.token_bytes(32)
 
 
