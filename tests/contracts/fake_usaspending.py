@@ -197,7 +197,9 @@ class FakeUsaspending:
             raise Invalid(400, f"Sort value not found in fields: {sort}")
         if page * limit + 1 > self.window:  # Elasticsearch: from + size > index.max_result_window
             raise Invalid(500, "Server Error (500)")
-        positions = self._sorted(self._matching(filters), sort, order)
+        if (sort, order) != ("Action Date", "asc"):  # positions are in Action Date order; ties keep it
+            raise Invalid(501, "the fake sorts by Action Date, ascending, only")
+        positions = _Concatenation(self._matching(filters))
         start = (page - 1) * limit
         chosen = positions[start:start + limit + 1]
         has_next = len(chosen) > limit
@@ -212,15 +214,6 @@ class FakeUsaspending:
         return {"limit": limit, "results": results,
                 "page_metadata": {"page": page, "hasNext": has_next, "hasPrevious": page > 1,
                                   "next": page + 1 if has_next else None, "previous": page - 1 if page > 1 else None}}
-
-    def _sorted(self, ranges: list[range], sort: str, order: str):
-        if sort == "Action Date":  # positions are already in Action Date order; ties keep position order
-            positions = _Concatenation(ranges)
-            return positions if order == "asc" else _Concatenation([r[::-1] for r in reversed(ranges)])
-        positions = [n for r in ranges for n in r]
-        if len(positions) > 20_000:
-            raise Invalid(501, f"the fake sorts by {sort!r} only for small data sets")
-        return sorted(positions, key=lambda n: _sort_key(self.row(n)[sort]), reverse=order == "desc")
 
     def _check_filters(self, filters: dict) -> None:
         unknown = sorted(set(filters) - CONTRACT_FILTERS)
@@ -358,12 +351,6 @@ class _Concatenation:
             out.extend(r[max(start, 0):stop])
             start, stop = start - len(r), stop - len(r)
         return out
-
-
-def _sort_key(value):
-    if isinstance(value, dict):
-        value = value.get("code")
-    return (value is None, value or "")
 
 
 def _required(body: dict, key: str):
