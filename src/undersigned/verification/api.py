@@ -145,11 +145,8 @@ def verifications(request, slug):
     _fields(data, {"email", "language"})
     # The email is rendered in the language active when it is queued: the signer's, if they said.
     language = _language(data) or settings.LANGUAGE_CODE
-    try:
-        with translation.override(language):
-            actions.request_code(letter, data.get("email"), network_address=client_address(request))
-    except actions.VerificationError as error:
-        raise _refusal(error) from None
+    with translation.override(language):
+        _call(actions.request_code, letter, data.get("email"), network_address=client_address(request))
     return JsonResponse(CODE_SENT, status=202)
 
 
