@@ -238,12 +238,11 @@ def award_details(client: Client, keys: list[str]) -> tuple[list, dict]:
 def fetch_transactions(*, agencies: list[str], since: str, until: str | None = None,
                        base_url: str = "https://api.usaspending.gov", page_size: int = 100, restart: bool = False,
                        max_pages: int | None = None, details: bool = True, echo: Callable[[str], None] | None = None,
-                       client: Client | None = None, result_window: int | None = None) -> dict:
+                       client: Client | None = None) -> dict:
     """Fetch (or resume fetching) the contract transactions of `agencies` from `since` to `until`.
 
     Without `until`, the fetch runs to today, and an interrupted fetch resumes with the end date it began
-    with. `result_window` is the API's (RESULT_WINDOW, 50,000) unless a test of a smaller fake says otherwise."""
-    result_window = result_window or RESULT_WINDOW
+    with."""
     if not 1 <= page_size <= MAX_LIMIT:
         raise FetchError(f"--page-size {page_size}: the API takes 1 to {MAX_LIMIT} records a page")
     query = _query(agencies, since, until or date.today().isoformat(), page_size)
@@ -290,7 +289,7 @@ def fetch_transactions(*, agencies: list[str], since: str, until: str | None = N
                 touched_total |= touched
                 counted = _tally(cursor, results)
                 cursor.rows += counted
-                _advance(cursor, metadata, results, result_window, echo)
+                _advance(cursor, metadata, results, echo)
                 cursor.save()
             pages += 1
             rows += counted
@@ -347,24 +346,23 @@ def _tally(cursor: FetchCursor, results: list[dict]) -> int:
     return counted
 
 
-def _advance(cursor: FetchCursor, metadata: dict, results: list, result_window: int,
-             echo: Callable[[str], None] | None) -> None:
+def _advance(cursor: FetchCursor, metadata: dict, results: list, echo: Callable[[str], None] | None) -> None:
     """The next request: the next page, or page 1 of a narrower time period past the result window."""
     if not metadata.get("hasNext") or not results:
         cursor.done = True
         return
     # The view refuses (page - 1) × limit >= the window (422), and Elasticsearch refuses a page whose
     # page × limit + 1 rows go past it (500): the last page to ask for ends before the window does.
-    if (cursor.page + 1) * cursor.query["limit"] < result_window:
+    if (cursor.page + 1) * cursor.query["limit"] < RESULT_WINDOW:
         cursor.page += 1
         return
     window = cursor.query["filters"]["time_period"][0]
     last_day = max(str(row.get("Action Date") or "")[:10] for row in results)
     if not last_day or last_day <= window["start_date"]:
-        raise FetchError(f"{window['start_date']} alone has more transactions than the API's {result_window:,}-result "
+        raise FetchError(f"{window['start_date']} alone has more transactions than the API's {RESULT_WINDOW:,}-result "
                          "window lets a search page through: fetch that day from a bulk download instead")
     query = json.loads(json.dumps(cursor.query))
     query["filters"]["time_period"][0]["start_date"] = last_day
     cursor.query, cursor.page = query, 1
     if echo:
-        echo(f"{result_window:,}-result window used up: continuing with the transactions from {last_day}")
+        echo(f"{RESULT_WINDOW:,}-result window used up: continuing with the transactions from {last_day}")
