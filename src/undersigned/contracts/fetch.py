@@ -273,14 +273,16 @@ def fetch_transactions(*, agencies: list[str], since: str, until: str | None = N
                 recipients, awards, transactions = normalise(results)
             except ParseError as error:
                 raise FetchError(f"POST {SEARCH} page {cursor.page}: {error}") from None
+            # The new awards' details are asked for before the page's database transaction opens: it is not
+            # held open through up to a page's worth of requests (and their retries).
+            detail_recipients, updates = [], {}
+            if details and awards:
+                award_keys = [key for key, *_ in awards]
+                known = set(Award.objects.filter(award_key__in=award_keys).values_list("award_key", flat=True))
+                new_keys = [key for key in award_keys if key not in known]
+                if new_keys:
+                    detail_recipients, updates = award_details(client, new_keys)
             with transaction.atomic():
-                detail_recipients, updates = [], {}
-                if details and awards:
-                    award_keys = [key for key, *_ in awards]
-                    known = set(Award.objects.filter(award_key__in=award_keys).values_list("award_key", flat=True))
-                    new_keys = [key for key in award_keys if key not in known]
-                    if new_keys:
-                        detail_recipients, updates = award_details(client, new_keys)
                 keys = upsert_recipients(recipients) | upsert_recipients(detail_recipients)
                 awards = [_with_details(award, updates.get(award[0]), detail_recipients) for award in awards]
                 touched = upsert_awards_from_transactions(awards)
