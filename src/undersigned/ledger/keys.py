@@ -3,8 +3,6 @@ with a key derived from ``ENCRYPTION_KEY`` (a label of its own, so no other use 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from functools import lru_cache
 
 from cryptography.fernet import Fernet
@@ -13,12 +11,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from undersigned.ledger.models import InstanceKey
-from undersigned.lib import treehead
+from undersigned.lib import sealing, treehead
 
 
 def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"undersigned-log-key\0" + settings.ENCRYPTION_KEY.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return sealing._fernet(settings.ENCRYPTION_KEY, b"undersigned-log-key")  # the same derivation, a label of its own
 
 
 def _store(private_key: Ed25519PrivateKey) -> InstanceKey:

@@ -9,7 +9,6 @@ keyed by the sealed text itself: once the row's sealed key is erased, no process
 from __future__ import annotations
 
 import threading
-from functools import cache
 
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
@@ -27,9 +26,8 @@ _cache_lock = threading.Lock()
 _decrypted: dict[str, rsa.RSAPrivateKey] = {}
 
 
-@cache
 def _fernet(key: str) -> Fernet:
-    return sealing._fernet(key, b"undersigned-token-keys")  # the same derivation, a label of its own
+    return sealing._fernet(key, b"undersigned-token-keys")  # the same derivation (cached), a label of its own
 
 
 def seal_private_key(private_key: rsa.RSAPrivateKey) -> str:
