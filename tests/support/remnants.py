@@ -24,9 +24,10 @@ def main(data_dir: str) -> dict:
     os.environ["DATA_DIR"] = data_dir
     postgres = os.getenv("DATABASE_URL", "").startswith("postgres")
     if postgres:  # a database of its own, created empty
-        from tests.support.site import _fresh_postgres_database
+        from tests.support.site import _fresh_postgres_database, drop_postgres_database
 
-        os.environ["DATABASE_URL"], _name = _fresh_postgres_database(os.environ["DATABASE_URL"])
+        server_url = os.environ["DATABASE_URL"]
+        os.environ["DATABASE_URL"], _name = _fresh_postgres_database(server_url)
     os.environ["PUBLICATION_INTERVAL"] = "0"
     os.environ["DJANGO_SETTINGS_MODULE"] = "undersigned.settings_test"
     import django
@@ -123,8 +124,7 @@ def main(data_dir: str) -> dict:
     other_process.close()
     if postgres:
         connection.close()
-        with psycopg.connect(os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres", autocommit=True) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{_name}"')
+        drop_postgres_database(server_url, _name)
     return result
 
 
