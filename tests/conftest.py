@@ -62,6 +62,18 @@ def pytest_configure(config):
     )
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language. A request to /es/ through Django's test client leaves
+    Spanish active in this thread (LocaleMiddleware sets the language of every request and never resets
+    it), and a later test's code outside a request would otherwise answer in Spanish."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def smtp_sink():
     """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""

@@ -16,7 +16,9 @@ from undersigned.letters.demo import DEMO_SLUG
 from undersigned.verification.cli import _split_letter_url
 from undersigned.verification.client import check_receipt
 
+from tests.support.cast import companies, letter, mailbox  # noqa: F401 (fixtures)
 from tests.support.mail import SmtpSink
+from tests.support.verified import fast_keys, signer  # noqa: F401 (fixtures)
 
 
 def run_cli(args, tmp_path, **kwargs):
@@ -155,3 +157,122 @@ def test_it_keeps_the_token_when_the_submission_gets_no_answer(site, smtp_sink, 
     out, _ = submit.communicate(timeout=60)
     assert submit.returncode == 0, out
     assert counts(site)["verified"] == before["verified"] + 1
+
+
+# --- The token's key must be in the public log before the token is redeemed --------------------------
+# A site that gave one signer a key of their own would recognise that signer's token when it is redeemed.
+# These run the command in process against the site in process (Django's test client), so that a test can
+# play a site that lies about its keys.
+
+def sign_in_process(client, letter, tmp_path, monkeypatch, *args, rewrite=None):
+    """Run `undersigned sign` with an invitation code; ``rewrite(path, data)`` may change the site's answers."""
+    from click.testing import CliRunner
+
+    from undersigned.verification import cli as sign_cli
+
+    from tests.support.verified import client_for
+
+    def make_client(base, slug):
+        api = client_for(client, slug)
+        if rewrite:
+            real_get = api.get
+            api.get = lambda path: (lambda status, data: (status, rewrite(path, data)))(*real_get(path))
+        return api
+
+    monkeypatch.setattr(sign_cli, "_client", make_client)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(sign_cli.sign, [f"http://testserver/letters/{letter.slug}/", *args])
+
+
+@pytest.fixture
+def invitation(letter, companies, fast_keys):
+    from undersigned.verification.actions import mint_invitations
+
+    return lambda: mint_invitations(letter, companies["google"])[0]
+
+
+def verified_count(client, letter) -> int:
+    return client.get(f"/api/v1/letters/{letter.slug}").json()["counts"]["verified"]
+
+
+def test_it_checks_the_key_is_in_the_log_and_keeps_its_proof(client, letter, invitation, tmp_path, monkeypatch):
+    from undersigned.lib.logproof import verify_inclusion_answer
+
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", invitation(), "--receipt", "r.json")
+    assert result.exit_code == 0, result.output
+    receipt = json.loads((tmp_path / "r.json").read_text())
+    key_log = receipt["key_log"]
+    assert key_log["entry"]["kind"] == "key" and key_log["entry"]["key_id"] == receipt["key_id"]
+    log_key = client.get("/api/v1/log/key").json()["public_key"]
+    assert verify_inclusion_answer(key_log, log_key).tree_head.tree_size > key_log["leaf_index"]
+    assert verified_count(client, letter) == 1
+
+
+def test_it_waits_for_the_next_batch_and_keeps_the_token(client, letter, invitation, tmp_path, monkeypatch, settings):
+    from undersigned.ledger.publish import publish_pending
+
+    settings.PUBLICATION_INTERVAL = 3600  # batches: the key made for this invitation is not in the log yet
+    code = invitation()
+    keys = client.get(f"/api/v1/letters/{letter.slug}/keys").json()["keys"]
+    assert [k["log_index"] for k in keys] == [None]
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", code, "--receipt", "r.json",
+                             "--wait", "0")
+    assert result.exit_code == 1 and "not in the letter's public log yet" in result.output, result.output
+    assert "The token is saved, not submitted: r.json" in result.output and "Traceback" not in result.output
+    assert verified_count(client, letter) == 0
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["signature"] and "status" not in saved  # the unredeemed token
+
+    publish_pending(letter)  # the next batch
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--submit", "r.json", "--receipt", "r.json")
+    assert result.exit_code == 0, result.output
+    publish_pending(letter)  # counts follow the log
+    assert verified_count(client, letter) == 1
+    assert json.loads((tmp_path / "r.json").read_text())["key_log"]["entry"]["key_id"] == saved["key_id"]
+
+
+def lie_about_keys(change):
+    """A site's answers with the keys list changed by ``change(keys)`` once the token is made (the first
+    keys answer, the one the token is blinded for, stays true)."""
+    answered = []
+
+    def rewrite(path, data):
+        if path.split("?")[0].endswith("/keys"):
+            if answered:
+                data = {**data, "keys": change([dict(k) for k in data["keys"]])}
+            answered.append(path)
+        return data
+    return rewrite
+
+
+@pytest.mark.parametrize("lie, message", [
+    # The key's log_index points at another entry (here the log's first, another key or a signature).
+    (lambda keys: [{**k, "log_index": k["log_index"] + 1} for k in keys], "is not this token's key"),
+    # A second key listed for the same company: one of them could be this signer's alone.
+    (lambda keys: keys + [{**keys[0], "key_id": "0" * 64}], "lists 2 keys for google"),
+    # The key is not listed at all (as if it were only ever shown to this signer).
+    (lambda keys: [], "does not list this token's key"),
+])
+def test_it_refuses_to_redeem_when_the_site_lies_about_the_key(client, letter, invitation, tmp_path, monkeypatch,
+                                                               signer, lie, message):
+    signer.sign("someone.else@google.com")  # so that the log has an entry after the key's
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", invitation(), "--receipt", "r.json",
+                             rewrite=lie_about_keys(lie))
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Not submitted" in result.output and "could let the site tell who you are" in result.output
+    assert verified_count(client, letter) == 1  # only the other signer
+    assert json.loads((tmp_path / "r.json").read_text())["signature"]  # the token is kept
+
+
+def test_it_checks_the_log_against_a_pinned_key(client, letter, invitation, tmp_path, monkeypatch):
+    from undersigned.lib import treehead
+
+    other = treehead.public_key_b64(treehead.generate_key())
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", invitation(), "--receipt", "r.json",
+                             "--log-key", other)
+    assert result.exit_code == 1 and "does not verify" in result.output and "Not submitted" in result.output, result.output
+    assert verified_count(client, letter) == 0
+    pinned = client.get("/api/v1/log/key").json()["public_key"]
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--submit", "r.json", "--log-key", pinned)
+    assert result.exit_code == 0, result.output
+    assert verified_count(client, letter) == 1

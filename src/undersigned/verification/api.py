@@ -46,6 +46,8 @@ def key_json(key: TokenKey) -> dict:
         "public_key": key.public_key,
         "created_on": key.created_on.isoformat(),
         "signs_tokens": key.is_live,
+        # Where the log holds this key: a client checks that entry (and its proof) before redeeming a token.
+        "log_index": key.publication.leaf_index if hasattr(key, "publication") else None,
     }
 
 
@@ -124,7 +126,7 @@ def _language(data: dict) -> str | None:
 @coded
 def letter_keys(request, slug):
     letter = _letter(slug)
-    keys = TokenKey.objects.filter(letter=letter).select_related("company").order_by("company__slug", "created_on", "key_id")
+    keys = TokenKey.objects.filter(letter=letter).select_related("company", "publication").order_by("company__slug", "created_on", "key_id")
     domain = request.GET.get("domain")
     if domain is not None:
         company = company_for_email(f"x@{domain}") if len(domain) <= 253 else None

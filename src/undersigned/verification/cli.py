@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 
 TIMEOUT = 30.0
+POLL_SECONDS = 15.0
 
 
 def _split_letter_url(url: str) -> tuple[str, str]:
@@ -68,6 +70,24 @@ def _save(path: Path, receipt: dict) -> None:
         handle.write("\n")
 
 
+def _wait_for_key_in_log(api, receipt: dict, log_key: str | None, wait_seconds: int) -> dict:
+    """The token key's inclusion proof (client.SigningClient.key_log_proof), asked for again every
+    POLL_SECONDS while it is not published yet, for up to ``wait_seconds``."""
+    from undersigned.verification.client import KeyNotLoggedYet
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return api.key_log_proof(receipt, log_key)
+        except KeyNotLoggedYet:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            click.echo(f"Waiting for the token's key to appear in the letter's public log (up to {int(left)} s more; "
+                       "the token is saved) …")
+            time.sleep(min(POLL_SECONDS, left))
+
+
 @click.command()
 @click.argument("url")
 @click.option("--email", help="Your work email address (asked for if not given).")
@@ -82,15 +102,24 @@ def _save(path: Path, receipt: dict) -> None:
               help="Submit a receipt saved earlier with --later (from any network).")
 @click.option("--receipt", "receipt_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to save the receipt (default: undersigned-receipt-<letter>.json here).")
-def sign(url, email, code, invitation, name, role, comment, show_name, later, submit_path, receipt_path):
+@click.option("--wait", "wait_seconds", type=click.IntRange(0, 86400), default=600, show_default=True,
+              help="Seconds to wait for the token's key to appear in the letter's public log before submitting "
+                   "(the log is published in batches); after that the token is saved for --submit.")
+@click.option("--log-key", help="The log's public key (base64url Ed25519), as published elsewhere, to check the "
+                                "site's log against instead of the key the site itself serves.")
+def sign(url, email, code, invitation, name, role, comment, show_name, later, submit_path, receipt_path,
+         wait_seconds, log_key):
     """Sign a letter as a verified employee, anonymously, from this terminal.
 
     URL is the letter's address. The program asks for your work email, then for the code emailed to
     you; it blinds a token on this computer, has it signed, submits it and saves the receipt (which
     proves the signature is yours and withdraws it: keep it private). Over Tor: torsocks undersigned sign URL.
+
+    Before submitting, it checks that the token's key is the letter's one key for your company and is in
+    the public log, so that the site cannot have given you a key of your own to recognise your token by.
     """
     from undersigned.verification import protocol
-    from undersigned.verification.client import ClientError
+    from undersigned.verification.client import ClientError, KeyNotLoggedYet, KeyNotTrustworthy
 
     base, slug = _split_letter_url(url)
     api = _client(base, slug)
@@ -111,21 +140,32 @@ def sign(url, email, code, invitation, name, role, comment, show_name, later, su
             _save(path, receipt)
             click.echo(f"Token saved, not submitted: {path}\nSubmit it later with: undersigned sign {url} --submit {path}")
             return
+        # The token is this person's only one for the letter: on disk from here until it is redeemed,
+        # whatever happens next (a wait, a refusal, a lost connection, Ctrl-C).
+        if not submit_path or submit_path.resolve() != path.resolve():
+            _save(path, receipt)
+        later_hint = f"The token is saved, not submitted: {path}\nSubmit it later with: undersigned sign {url} --submit {path}"
+        try:
+            key_log = _wait_for_key_in_log(api, receipt, log_key, wait_seconds)
+        except KeyNotLoggedYet as error:
+            raise ClientError(0, f"{error.message} Logs are published in batches.\n{later_hint}") from None
+        except KeyNotTrustworthy as error:
+            raise ClientError(0, f"Not submitted: {error.message}\nRedeeming this token could let the site tell who "
+                                 f"you are. {later_hint.splitlines()[0]}\nShow this message to the letter's "
+                                 f"organizers, or to whoever audits its log (undersigned audit {url}).") from None
         try:
             final = api.submit(receipt, name=name, role=role, comment=comment, show_name=show_name)
         except ClientError as error:
-            if submit_path or error.status:  # refused: the token is not lost, or was saved already
+            if error.status:  # refused by the site: the token stays saved
                 raise
-            # No answer: the token may not have been used. It is this person's only one for the letter,
-            # so keep it (unless the site refuses it) rather than lose it with the connection.
-            _save(path, receipt)
-            raise ClientError(0, f"{error.message}\nThe token is saved, not submitted: {path}\n"
-                                 f"Submit it later with: undersigned sign {url} --submit {path}") from None
+            # No answer: the token may not have been used; keep it rather than lose it with the connection.
+            raise ClientError(0, f"{error.message}\n{later_hint}") from None
     except ClientError as error:
         raise click.ClickException(error.message) from None
     except protocol.BadToken as error:
         raise click.ClickException(str(error)) from None
-    _save(path, final)
+    # The key's inclusion proof stays with the receipt: evidence of the log this signer was shown.
+    _save(path, {**final, "key_log": key_log})
     click.echo(f"Signed as a verified employee of {final['company']}. Receipt (keep it private): {path}")
 
 

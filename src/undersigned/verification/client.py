@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from undersigned.lib import blindrsa
+from undersigned.lib.logproof import InclusionError, verify_inclusion_answer
 from undersigned.verification import protocol
 
 Get = Callable[[str], tuple[int, dict]]
@@ -26,6 +27,14 @@ class ClientError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(f"{message} (HTTP {status})" if status else message)
         self.status, self.message = status, message
+
+
+class KeyNotLoggedYet(ClientError):
+    """The token's key is not in the letter's public log yet (logs are published in batches): wait."""
+
+
+class KeyNotTrustworthy(ClientError):
+    """The site's answers about the token's key contradict the log: redeeming could identify the signer."""
 
 
 @dataclass
@@ -91,6 +100,48 @@ class SigningClient:
 
     def token_with_invitation(self, invitation: str) -> dict:
         return self.token(self.key_for_invitation(invitation), {"invitation": invitation})
+
+    def key_log_proof(self, receipt: dict, log_key: str | None = None) -> dict:
+        """Check, before redeeming, that the token's key is the letter's one key for its company and is in
+        the public log; the key entry's inclusion proof, to keep with the receipt.
+
+        Why: a site that gave one signer a key of their own would recognise that signer's token when it
+        is redeemed, whatever the delay or network. Such a key has to be in the public log for the token
+        to count, and there any audit flags a second key for a company (ledger/audit.py). So the key
+        entry's inclusion proof is checked against a tree head signed with the log's key (``log_key``:
+        pinned by the signer, or else the site's own, ``/api/v1/log/key``). KeyNotLoggedYet: not
+        published yet, ask again after the next batch. KeyNotTrustworthy: the answers contradict.
+        """
+        company, key_id = receipt.get("company"), receipt["key_id"]
+        if not isinstance(company, str):
+            raise ClientError(0, "The receipt names no company.")
+        listed = self.keys(company=company)
+        mine = [key for key in listed if key.get("key_id") == key_id]
+        if not mine:
+            raise KeyNotTrustworthy(0, f"The site does not list this token's key for {company} (or no longer signs with it).")
+        if len(listed) != 1:
+            raise KeyNotTrustworthy(0, f"The site lists {len(listed)} keys for {company}, not one.")
+        index = mine[0].get("log_index")
+        if index is None:
+            raise KeyNotLoggedYet(0, "The token's key is not in the letter's public log yet.")
+        if type(index) is not int:
+            raise KeyNotTrustworthy(0, "The site's log_index for the key is not a number.")
+        status, answer = self.get(f"{self.base}/log/proof/inclusion?index={index}")
+        if status in (404, 503):  # not covered by a signed tree head yet, or a proof waits for the next batch
+            raise KeyNotLoggedYet(status, "The token's key is not in a signed tree head of the public log yet.")
+        answer = self._check(status, answer, 200)
+        if log_key is None:
+            log_key = self._check(*self.get("/api/v1/log/key"), 200).get("public_key")
+        try:
+            verify_inclusion_answer(answer, log_key)
+        except InclusionError as error:
+            raise KeyNotTrustworthy(0, f"The log's proof for the token's key does not verify: {error}.") from None
+        expected = {"kind": "key", "company": company, "key_id": key_id, "spki": mine[0].get("public_key"),
+                    "variant": blindrsa.RSABSSA_SHA384_PSS_RANDOMIZED.name}
+        entry = answer["entry"]
+        if answer["leaf_index"] != index or any(entry.get(name) != value for name, value in expected.items()):
+            raise KeyNotTrustworthy(0, f"Leaf {answer['leaf_index']} of the log is not this token's key for {company}.")
+        return {name: answer[name] for name in ("leaf_index", "entry", "proof", "tree_head")}
 
     def submit(self, receipt: dict, *, name: str = "", role: str = "", comment: str = "", show_name: bool = False) -> dict:
         """Redeem the token; the server's receipt, with our withdrawal secret added."""

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from undersigned.ledger.publish import publish_now
 from undersigned.lib import blindrsa, sealing
 from undersigned.lib.queries import one_or_none
 from undersigned.verification.models import TokenKey
@@ -77,6 +78,12 @@ def live_key(letter, company) -> TokenKey:
     private_key = generate_private_key(KEY_BITS)
     try:
         with transaction.atomic():
-            return store_key(letter, company, private_key)
+            created = store_key(letter, company, private_key)
     except IntegrityError:  # another request created it at the same moment
         return TokenKey.objects.get(letter=letter, company=company, destroyed_on__isnull=True)
+    # Clients redeem a token only once its key is in the public log: with PUBLICATION_INTERVAL = 0 it is
+    # there at once; otherwise the next batch publishes it, usually before the signer has typed the code.
+    # (A draft's log starts when it opens: invitations minted beforehand wait for that.)
+    if letter.status != letter.Status.DRAFT:
+        publish_now(letter)
+    return created
