@@ -63,6 +63,17 @@ def test_it_signs_and_withdraws_from_a_terminal(site, smtp_sink, tmp_path):
     # No email address in the site's log.
     assert email not in site.log() and "terminal.signer" not in site.log()
 
+    # The key's proof in the receipt: checked again by the audit, against the log everyone sees now.
+    assert receipt["key_log"]["entry"]["key_id"] == receipt["key_id"]
+    checked = run_cli(["audit", "--receipt", str(receipt_path)], tmp_path)
+    out, _ = checked.communicate(timeout=60)
+    assert checked.returncode == 0 and "the token's key was in the log the signer was shown" in out, out
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**receipt, "key_log": {**receipt["key_log"], "leaf_index": receipt["key_log"]["leaf_index"] + 1}}))
+    checked = run_cli(["audit", "--receipt", str(forged)], tmp_path)
+    out, _ = checked.communicate(timeout=60)
+    assert checked.returncode == 1 and "is not in today's log" in out and "Traceback" not in out, out
+
     done = run_cli(["withdraw", str(receipt_path)], tmp_path)
     out, _ = done.communicate(timeout=60)
     assert done.returncode == 0, out

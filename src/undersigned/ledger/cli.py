@@ -271,7 +271,42 @@ def _check_receipt(client, receipt_path: str, base: str | None, trusted_key) -> 
             passed.append(f"the receipt had no inclusion proof yet: this one is now saved in {receipt_path}")
     except (KeyError, TypeError, InclusionError) as error:
         failed.append(f"[receipt] the inclusion proof does not verify: {error}")
+        return passed, failed
+    if "key_log" in receipt:
+        _check_key_log(client, f"{base}/api/v1/letters/{quote(slug)}/log", receipt, key, sth, passed, failed)
     return passed, failed
+
+
+def _check_key_log(client, log_url: str, receipt: dict, key, latest, passed: list[str], failed: list[str]) -> None:
+    """The token key's entry that `undersigned sign` checked before redeeming (the receipt's ``key_log``)
+    must belong to the log everyone sees now: its proof verifies, and the tree head it was proved under is
+    consistent with ``latest``. Otherwise the site showed this signer a log of their own."""
+    from undersigned.lib import merkle
+    from undersigned.lib.blindrsa import BlindRSAError, b64u_decode
+    from undersigned.lib.logproof import InclusionError, verify_inclusion_answer
+
+    key_log = receipt["key_log"]
+    try:
+        shown = verify_inclusion_answer(key_log, key).tree_head
+        entry = key_log["entry"]
+        if entry.get("kind") != "key" or entry.get("key_id") != receipt.get("key_id"):
+            raise InclusionError(f"leaf {key_log['leaf_index']} is not the token's key")
+        now = latest.tree_head
+        if shown.tree_size > now.tree_size:
+            raise InclusionError(f"it was shown a tree of {shown.tree_size} entries; the log has {now.tree_size} now")
+        if shown.tree_size == now.tree_size:
+            if shown.root_hash != now.root_hash:
+                raise InclusionError(f"two different trees of {now.tree_size} entries were signed")
+        else:
+            answer = _get_json(client, f"{log_url}/proof/consistency?first={shown.tree_size}&second={now.tree_size}",
+                               "the consistency proof of the key's tree head")
+            merkle.verify_consistency(shown.tree_size, now.tree_size, shown.root_hash, now.root_hash,
+                                      [b64u_decode(h) for h in answer.get("proof", [])])
+    except (KeyError, TypeError, ValueError, BlindRSAError) as error:  # InclusionError, ProofError …
+        failed.append(f"[receipt] the token key's log entry the signer was shown is not in today's log: {error}")
+        return
+    passed.append(f"the token's key was in the log the signer was shown (leaf {key_log['leaf_index']}, tree of "
+                  f"{shown.tree_size} entries), and that log is part of today's")
 
 
 def _rewrite_receipt(path: Path, old_text: str, receipt: dict) -> None:
