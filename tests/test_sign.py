@@ -35,6 +35,17 @@ def test_it_shows_the_form_with_company_suggestions(client, letter):
     assert not re.search(r'<input[^>]*value="named"[^>]*checked', html)
 
 
+@pytest.mark.parametrize("language, advice", [
+    ("en", ["Use a personal address, not your work one", "Sign from a device and a network of your own"]),
+    ("es", ["Usa una dirección personal, no la del trabajo", "Firma desde un dispositivo y una red propios"]),
+])
+def test_it_advises_a_personal_address_device_and_network(client, letter, language, advice):
+    # The confirmation email names the letter; a work mailbox, laptop or network is the employer's to read.
+    text = page_text(client.get(sign_path(letter, language)).content.decode())
+    for words in advice:
+        assert words in text
+
+
 def test_it_counts_a_signature_only_after_the_link_is_followed(client, letter, mailbox):
     response = sign(client, letter, email="jane.doe@google.com")
     assert response.status_code == 302

@@ -29,8 +29,11 @@ def test_it_states_the_honest_limits(client, letter):
         if language == "en":
             assert "while the letter is open, someone holding both the database and the site's secrets" in text
             assert "Tor Browser" in text and "promises to forget" in text
+            assert "Use a device and a network of your own" in text
+            assert "a key of your own" in text and "runs code that this site serves" in text
         else:
             assert "Qué está protegido y qué no" in text and "Los límites, con honestidad" in text
+            assert "Usa un dispositivo y una red propios" in text and "una clave solo para ti" in text
 
 
 def test_it_signs_and_withdraws_without_javascript(client, letter, mailbox, fast_keys):

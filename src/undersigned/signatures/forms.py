@@ -43,7 +43,7 @@ class SignatureForm(forms.Form):
     )
     email = forms.EmailField(
         label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        help_text=_("We send you a link to confirm. We keep only a keyed digest of the address, to recognise a second signature; never the address itself."),
+        help_text=_("Use a personal address, not your work one: the email names the letter, and your employer's mail system can read it. We send you a link to confirm. We keep only a keyed digest of the address, to recognise a second signature; never the address itself."),
     )
 
     def clean_visibility(self) -> str:
