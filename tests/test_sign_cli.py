@@ -72,7 +72,12 @@ def test_it_signs_and_withdraws_from_a_terminal(site, smtp_sink, tmp_path):
     forged.write_text(json.dumps({**receipt, "key_log": {**receipt["key_log"], "leaf_index": receipt["key_log"]["leaf_index"] + 1}}))
     checked = run_cli(["audit", "--receipt", str(forged)], tmp_path)
     out, _ = checked.communicate(timeout=60)
-    assert checked.returncode == 1 and "is not in today's log" in out and "Traceback" not in out, out
+    assert checked.returncode == 1 and "is not in the log shown now" in out and "Traceback" not in out, out
+    # A valid proof of another entry (the signature's own) in place of the key's.
+    forged.write_text(json.dumps({**receipt, "key_log": receipt["log"]}))
+    checked = run_cli(["audit", "--receipt", str(forged)], tmp_path)
+    out, _ = checked.communicate(timeout=60)
+    assert checked.returncode == 1 and "the entry is not a key entry" in out, out
 
     done = run_cli(["withdraw", str(receipt_path)], tmp_path)
     out, _ = done.communicate(timeout=60)
@@ -215,7 +220,7 @@ def test_it_checks_the_key_is_in_the_log_and_keeps_its_proof(client, letter, inv
     key_log = receipt["key_log"]
     assert key_log["entry"]["kind"] == "key" and key_log["entry"]["key_id"] == receipt["key_id"]
     log_key = client.get("/api/v1/log/key").json()["public_key"]
-    assert verify_inclusion_answer(key_log, log_key).tree_head.tree_size > key_log["leaf_index"]
+    assert verify_inclusion_answer(key_log, log_key, letter.slug).tree_head.tree_size > key_log["leaf_index"]
     assert verified_count(client, letter) == 1
 
 
@@ -229,7 +234,7 @@ def test_it_waits_for_the_next_batch_and_keeps_the_token(client, letter, invitat
     result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", code, "--receipt", "r.json",
                              "--wait", "0")
     assert result.exit_code == 1 and "not in the letter's public log yet" in result.output, result.output
-    assert "The token is saved, not submitted: r.json" in result.output and "Traceback" not in result.output
+    assert "The token is saved, not submitted: r.json" in result.output and isinstance(result.exception, SystemExit)
     assert verified_count(client, letter) == 0
     saved = json.loads((tmp_path / "r.json").read_text())
     assert saved["signature"] and "status" not in saved  # the unredeemed token
@@ -258,7 +263,7 @@ def lie_about_keys(change):
 
 @pytest.mark.parametrize("lie, message", [
     # The key's log_index points at another entry (here the log's first, another key or a signature).
-    (lambda keys: [{**k, "log_index": k["log_index"] + 1} for k in keys], "is not this token's key"),
+    (lambda keys: [{**k, "log_index": k["log_index"] + 1} for k in keys], "the entry is not a key entry"),
     # A second key listed for the same company: one of them could be this signer's alone.
     (lambda keys: keys + [{**keys[0], "key_id": "0" * 64}], "lists 2 keys for google"),
     # The key is not listed at all (as if it were only ever shown to this signer).
@@ -281,9 +286,115 @@ def test_it_checks_the_log_against_a_pinned_key(client, letter, invitation, tmp_
     other = treehead.public_key_b64(treehead.generate_key())
     result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", invitation(), "--receipt", "r.json",
                              "--log-key", other)
-    assert result.exit_code == 1 and "does not verify" in result.output and "Not submitted" in result.output, result.output
-    assert verified_count(client, letter) == 0
+    assert result.exit_code == 1 and "the tree head is signed by key" in result.output, result.output
+    assert "Not submitted" in result.output and verified_count(client, letter) == 0
     pinned = client.get("/api/v1/log/key").json()["public_key"]
     result = sign_in_process(client, letter, tmp_path, monkeypatch, "--submit", "r.json", "--log-key", pinned)
     assert result.exit_code == 0, result.output
     assert verified_count(client, letter) == 1
+
+
+def forged_answer(entry: dict, log_id: str) -> dict:
+    """An inclusion answer for a one-entry tree, signed with the instance's real log key: what a site that
+    controls its key could serve (with the key's log_index said to be 0)."""
+    from undersigned.ledger import keys as instance_keys
+    from undersigned.lib import merkle, treehead
+    from undersigned.lib.canonical import canonical_json
+
+    head = treehead.TreeHead(log_id, 1, merkle.leaf_hash(canonical_json(entry)), treehead.coarse_timestamp())
+    signed = treehead.sign_tree_head(instance_keys.private_key(instance_keys.current_key()), head)
+    return {"leaf_index": 0, "entry": entry, "proof": [], "tree_head": signed.to_dict()}
+
+
+def serve_forged(make_answer):
+    """A site that, once the token is made, says the key is leaf 0 and answers ``make_answer(true answer)``."""
+    said_index = lie_about_keys(lambda keys: [{**k, "log_index": 0} for k in keys])
+
+    def rewrite(path, data):
+        return make_answer(data) if "/log/proof/inclusion" in path else said_index(path, data)
+    return rewrite
+
+
+def other_key_spki() -> str:
+    from tests.support.verified import key_pool
+
+    return blindrsa.encode_public_key(key_pool()[-1].public_key())
+
+
+@pytest.mark.parametrize("rewrite, message", [
+    # A real key entry of this token's key, in a tree head of another letter's log (one instance key
+    # signs every letter's tree heads).
+    (lambda slug: serve_forged(lambda true: forged_answer(true["entry"], "http://testserver/letters/another-letter")),
+     "another log"),
+    # This letter's log and the token's key id, but another key's SPKI.
+    (lambda slug: serve_forged(lambda true: forged_answer({**true["entry"], "spki": other_key_spki()},
+                                                          f"http://testserver/letters/{slug}")),
+     "is not the SHA-256 of its spki"),
+    # The true answer with the first hash of its audit path changed.
+    (lambda slug: lambda path, data: {**data, "proof": [blindrsa.b64u_encode(bytes(32))] + data["proof"][1:]}
+     if "/log/proof/inclusion" in path else data,
+     "leads to a different root"),
+])
+def test_it_refuses_a_forged_log_proof(client, letter, invitation, tmp_path, monkeypatch, signer, rewrite, message):
+    signer.sign("someone.else@google.com")  # two entries: the key's proof has a path
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", invitation(), "--receipt", "r.json",
+                             rewrite=rewrite(letter.slug))
+    assert result.exit_code == 1 and message in result.output and "Not submitted" in result.output, result.output
+    assert verified_count(client, letter) == 1
+
+
+def test_it_says_when_the_letter_closed_before_the_token_was_used(client, letter, invitation, tmp_path, monkeypatch):
+    from undersigned.letters.models import Letter
+
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", invitation(), "--receipt", "r.json",
+                             "--later")
+    assert result.exit_code == 0, result.output
+    Letter.objects.get(pk=letter.pk).close()
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--submit", "r.json")
+    assert result.exit_code == 1 and "no longer takes signatures" in result.output, result.output
+    assert "could let the site tell who you are" not in result.output
+
+
+def test_it_waits_out_a_busy_site(client, letter, invitation, tmp_path, monkeypatch):
+    from undersigned.verification import cli as sign_cli
+
+    monkeypatch.setattr(sign_cli, "POLL_SECONDS", 0.01)
+    failures = iter([502, 429])  # a proxy without its server, then a rate limit
+
+    # The busy answers need their status: wrap the test client's get itself.
+    from tests.support import verified
+
+    real_client_for = verified.client_for
+
+    def client_for(django_client, slug):
+        api = real_client_for(django_client, slug)
+        real_get = api.get
+
+        def get(path):
+            status, data = real_get(path)
+            if "/log/proof/inclusion" in path:
+                busy = next(failures, None)
+                if busy:
+                    return busy, {"error": "busy"}
+            return status, data
+        api.get = get
+        return api
+
+    monkeypatch.setattr(verified, "client_for", client_for)
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", invitation(), "--receipt", "r.json",
+                             "--wait", "30")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Waiting for the token's key to be checked") == 2
+    assert verified_count(client, letter) == 1
+
+
+def test_it_checks_its_options_before_asking_for_the_token(client, letter, invitation, tmp_path, monkeypatch):
+    code = invitation()
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", code, "--log-key", "not-a-key")
+    assert result.exit_code == 2 and "--log-key" in result.output, result.output
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", code,
+                             "--receipt", str(tmp_path / "no-such-folder" / "r.json"))
+    assert result.exit_code == 2 and "cannot write" in result.output, result.output
+    # The invitation was not used up: it still gets its one token.
+    result = sign_in_process(client, letter, tmp_path, monkeypatch, "--invitation", code, "--receipt", "r.json")
+    assert result.exit_code == 0, result.output

@@ -8,7 +8,6 @@ gives a traceback.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from html.parser import HTMLParser
@@ -255,12 +254,12 @@ def _check_receipt(client, receipt_path: str, base: str | None, trusted_key) -> 
         key = trusted_key
         if key is None:
             key = _get_json(client, f"{base}/api/v1/log/key", "the site's log key")["public_key"]
-        sth = verify_inclusion_answer(proof, key)
+        sth = verify_inclusion_answer(proof, key, slug)
         passed.append(f"the receipt's token is leaf {proof['leaf_index']} of the log; the inclusion proof verifies "
                       f"against the signed tree head of size {sth.tree_head.tree_size}")
         saved = receipt.get("log")
         if isinstance(saved, dict):  # the proof the site gave when the signature was made
-            saved_head = verify_inclusion_answer(saved, key)
+            saved_head = verify_inclusion_answer(saved, key, slug)
             if saved["entry"] != entry or saved["leaf_index"] != proof["leaf_index"]:
                 failed.append("[receipt] the log entry differs from the one the receipt was given")
             passed.append(f"the receipt's own inclusion proof verifies against the tree head of size "
@@ -279,18 +278,18 @@ def _check_receipt(client, receipt_path: str, base: str | None, trusted_key) -> 
 
 def _check_key_log(client, log_url: str, receipt: dict, key, latest, passed: list[str], failed: list[str]) -> None:
     """The token key's entry that `undersigned sign` checked before redeeming (the receipt's ``key_log``)
-    must belong to the log everyone sees now: its proof verifies, and the tree head it was proved under is
-    consistent with ``latest``. Otherwise the site showed this signer a log of their own."""
+    must be in the log the site shows now: its proof verifies, it is this token's key, and the tree head it
+    was proved under is consistent with ``latest``. Otherwise the site showed this signer a log of their
+    own then. (Only comparing tree heads with other people shows that the log shown now is theirs too.)"""
     from undersigned.lib import merkle
     from undersigned.lib.blindrsa import BlindRSAError, b64u_decode
-    from undersigned.lib.logproof import InclusionError, verify_inclusion_answer
+    from undersigned.lib.logproof import InclusionError, check_key_entry, verify_inclusion_answer
 
     key_log = receipt["key_log"]
     try:
-        shown = verify_inclusion_answer(key_log, key).tree_head
-        entry = key_log["entry"]
-        if entry.get("kind") != "key" or entry.get("key_id") != receipt.get("key_id"):
-            raise InclusionError(f"leaf {key_log['leaf_index']} is not the token's key")
+        shown = verify_inclusion_answer(key_log, key, receipt["letter"]).tree_head
+        check_key_entry(key_log["entry"], company=receipt.get("company"), key_id=receipt.get("key_id"),
+                        message=b64u_decode(receipt["message"]), signature=b64u_decode(receipt["signature"]))
         now = latest.tree_head
         if shown.tree_size > now.tree_size:
             raise InclusionError(f"it was shown a tree of {shown.tree_size} entries; the log has {now.tree_size} now")
@@ -302,26 +301,18 @@ def _check_key_log(client, log_url: str, receipt: dict, key, latest, passed: lis
                                "the consistency proof of the key's tree head")
             merkle.verify_consistency(shown.tree_size, now.tree_size, shown.root_hash, now.root_hash,
                                       [b64u_decode(h) for h in answer.get("proof", [])])
-    except (KeyError, TypeError, ValueError, BlindRSAError) as error:  # InclusionError, ProofError …
-        failed.append(f"[receipt] the token key's log entry the signer was shown is not in today's log: {error}")
+    except (KeyError, TypeError, ValueError, AttributeError, BlindRSAError) as error:  # InclusionError, ProofError …
+        failed.append(f"[receipt] the token key's log entry the signer was shown is not in the log shown now: {error}")
         return
     passed.append(f"the token's key was in the log the signer was shown (leaf {key_log['leaf_index']}, tree of "
-                  f"{shown.tree_size} entries), and that log is part of today's")
+                  f"{shown.tree_size} entries), and that log is part of the one the site shows now")
 
 
 def _rewrite_receipt(path: Path, old_text: str, receipt: dict) -> None:
-    """Replace the receipt file, in the form it had (the one-line text, or JSON), readable by its owner only."""
-    from undersigned.verification.protocol import RECEIPT_TEXT_PREFIX, receipt_text
+    """Replace the receipt file, in the form it had (the one-line text, or JSON)."""
+    from undersigned.verification.protocol import RECEIPT_TEXT_PREFIX, write_receipt_file
 
-    if old_text.strip().startswith(RECEIPT_TEXT_PREFIX):
-        new_text = receipt_text(receipt) + "\n"
-    else:
-        new_text = json.dumps(receipt, indent=2, sort_keys=True) + "\n"
-    temporary = path.with_name(path.name + ".new")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(new_text)
-    os.replace(temporary, path)  # all at once: never a half-written receipt
+    write_receipt_file(path, receipt, one_line=old_text.strip().startswith(RECEIPT_TEXT_PREFIX))
 
 
 @click.command()

@@ -7,7 +7,6 @@ SOCKS support needs an extra package, so it is not offered here).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ def _split_letter_url(url: str) -> tuple[str, str]:
 def _client(base: str, slug: str):
     import httpx
 
-    from undersigned.verification.client import ClientError, SigningClient
+    from undersigned.verification.client import SigningClient, Unanswered
 
     http = httpx.Client(base_url=base, timeout=TIMEOUT, follow_redirects=False, trust_env=True,
                         headers={"User-Agent": "undersigned-sign"})
@@ -48,7 +47,7 @@ def _client(base: str, slug: str):
         try:
             response = send(path, **body)
         except httpx.HTTPError as error:  # no answer at all: refused, timed out, a proxy (Tor) failed, …
-            raise ClientError(0, f"cannot reach {base}: {type(error).__name__}: {error}") from None
+            raise Unanswered(0, f"cannot reach {base}: {type(error).__name__}: {error}") from None
         try:
             return response.status_code, response.json()
         except ValueError:
@@ -64,28 +63,33 @@ def _client(base: str, slug: str):
 
 
 def _save(path: Path, receipt: dict) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(receipt, handle, indent=2, sort_keys=True)
-        handle.write("\n")
+    from undersigned.verification.protocol import write_receipt_file
+
+    write_receipt_file(path, receipt)
 
 
 def _wait_for_key_in_log(api, receipt: dict, log_key: str | None, wait_seconds: int) -> dict:
     """The token key's inclusion proof (client.SigningClient.key_log_proof), asked for again every
-    POLL_SECONDS while it is not published yet, for up to ``wait_seconds``."""
-    from undersigned.verification.client import KeyNotLoggedYet
+    POLL_SECONDS for up to ``wait_seconds`` while the key is not published yet or the site does not
+    answer (a lost connection, a busy server)."""
+    from undersigned.verification.client import ClientError, KeyNotLoggedYet, Unanswered
 
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
             return api.key_log_proof(receipt, log_key)
-        except KeyNotLoggedYet:
-            left = deadline - time.monotonic()
-            if left <= 0:
+        except (KeyNotLoggedYet, Unanswered) as error:
+            transient = error
+        except ClientError as error:
+            if not (error.status == 429 or error.status >= 500):
                 raise
-            click.echo(f"Waiting for the token's key to appear in the letter's public log (up to {int(left)} s more; "
-                       "the token is saved) …")
-            time.sleep(min(POLL_SECONDS, left))
+            transient = error
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise transient
+        what = "appear in the letter's public log" if isinstance(transient, KeyNotLoggedYet) else "be checked"
+        click.echo(f"Waiting for the token's key to {what} (up to {int(left)} s more; the token is saved) …")
+        time.sleep(min(POLL_SECONDS, left))
 
 
 @click.command()
@@ -115,15 +119,29 @@ def sign(url, email, code, invitation, name, role, comment, show_name, later, su
     you; it blinds a token on this computer, has it signed, submits it and saves the receipt (which
     proves the signature is yours and withdraws it: keep it private). Over Tor: torsocks undersigned sign URL.
 
-    Before submitting, it checks that the token's key is the letter's one key for your company and is in
-    the public log, so that the site cannot have given you a key of your own to recognise your token by.
+    Before submitting, it checks that the site lists one key for your company and that the letter's public
+    log holds it: a key the site gave you alone, to recognise your token by, would then be in the log for
+    any audit to find, and the signed proof stays in your receipt. Pin the log's key with --log-key.
     """
     from undersigned.verification import protocol
-    from undersigned.verification.client import ClientError, KeyNotLoggedYet, KeyNotTrustworthy
+    from undersigned.verification.client import ClientError
 
     base, slug = _split_letter_url(url)
-    api = _client(base, slug)
+    if log_key is not None:
+        from undersigned.lib import treehead
+
+        try:
+            treehead.load_public_key(log_key)
+        except (ValueError, TypeError) as error:
+            raise click.BadParameter(f"not an Ed25519 public key in base64url ({error})", param_hint="--log-key") from None
     path = receipt_path or Path(f"undersigned-receipt-{slug}.json")
+    # Before the one token is asked for: where it will be kept must be writable.
+    if not os.access(path.parent.resolve() if str(path.parent) else Path.cwd(), os.W_OK):
+        raise click.BadParameter(f"cannot write in {path.parent.resolve()}", param_hint="--receipt")
+    api = _client(base, slug)
+    if log_key is None and not later:
+        click.echo("Note: the log is checked against the key the site itself serves; pin one published elsewhere "
+                   "with --log-key for a stronger check.")
     try:
         if submit_path:
             receipt = protocol.read_receipt(submit_path.read_text())
@@ -144,29 +162,52 @@ def sign(url, email, code, invitation, name, role, comment, show_name, later, su
         # whatever happens next (a wait, a refusal, a lost connection, Ctrl-C).
         if not submit_path or submit_path.resolve() != path.resolve():
             _save(path, receipt)
-        later_hint = f"The token is saved, not submitted: {path}\nSubmit it later with: undersigned sign {url} --submit {path}"
-        try:
-            key_log = _wait_for_key_in_log(api, receipt, log_key, wait_seconds)
-        except KeyNotLoggedYet as error:
-            raise ClientError(0, f"{error.message} Logs are published in batches.\n{later_hint}") from None
-        except KeyNotTrustworthy as error:
-            raise ClientError(0, f"Not submitted: {error.message}\nRedeeming this token could let the site tell who "
-                                 f"you are. {later_hint.splitlines()[0]}\nShow this message to the letter's "
-                                 f"organizers, or to whoever audits its log (undersigned audit {url}).") from None
-        try:
-            final = api.submit(receipt, name=name, role=role, comment=comment, show_name=show_name)
-        except ClientError as error:
-            if error.status:  # refused by the site: the token stays saved
-                raise
-            # No answer: the token may not have been used; keep it rather than lose it with the connection.
-            raise ClientError(0, f"{error.message}\n{later_hint}") from None
+        final, key_log = _check_and_submit(api, receipt, log_key, wait_seconds,
+                                           dict(name=name, role=role, comment=comment, show_name=show_name), url)
+    except _NotSubmitted as stop:
+        raise click.ClickException(f"{stop}\nThe token is saved, not submitted: {path}\n"
+                                   f"Submit it later with: undersigned sign {url} --submit {path}") from None
     except ClientError as error:
         raise click.ClickException(error.message) from None
     except protocol.BadToken as error:
         raise click.ClickException(str(error)) from None
-    # The key's inclusion proof stays with the receipt: evidence of the log this signer was shown.
-    _save(path, {**final, "key_log": key_log})
+    try:
+        # The key's inclusion proof stays with the receipt: evidence of the log this signer was shown.
+        _save(path, {**final, "key_log": key_log})
+    except OSError as error:  # the signature counts; the receipt must not be lost with the file
+        click.echo(protocol.receipt_text({**final, "key_log": key_log}))
+        raise click.ClickException(f"Signed, but the receipt could not be saved in {path} ({error}). It is printed "
+                                   "above: copy it somewhere private now.") from None
     click.echo(f"Signed as a verified employee of {final['company']}. Receipt (keep it private): {path}")
+
+
+class _NotSubmitted(Exception):
+    """The token was not redeemed (and is saved): why, in plain words."""
+
+
+def _check_and_submit(api, receipt: dict, log_key: str | None, wait_seconds: int, display: dict,
+                      url: str) -> tuple[dict, dict]:
+    """(the site's receipt, the key's log proof): the token redeemed once its key is in the log."""
+    from undersigned.verification.client import ClientError, KeyNotLoggedYet, KeyNotTrustworthy
+
+    try:
+        key_log = _wait_for_key_in_log(api, receipt, log_key, wait_seconds)
+    except KeyNotLoggedYet as error:
+        raise _NotSubmitted(f"{error.message} Logs are published in batches.") from None
+    except KeyNotTrustworthy as error:
+        raise _NotSubmitted(f"Not submitted: {error.message}\nRedeeming this token could let the site tell who you "
+                            "are. Show this message to the letter's organizers, or to whoever audits its log "
+                            f"(undersigned audit {url}).") from None
+    except ClientError as error:
+        raise _NotSubmitted(error.message) from None
+    except (KeyboardInterrupt, click.Abort):
+        raise _NotSubmitted("Stopped before submitting.") from None
+    try:
+        return api.submit(receipt, **display), key_log
+    except ClientError as error:
+        if error.status:  # refused by the site (the token stays saved: a refusal says why)
+            raise
+        raise _NotSubmitted(error.message) from None  # no answer: the token may not have been used
 
 
 @click.command()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from undersigned.lib import blindrsa
-from undersigned.lib.logproof import InclusionError, verify_inclusion_answer
+from undersigned.lib.logproof import InclusionError, check_key_entry, verify_inclusion_answer
 from undersigned.verification import protocol
 
 Get = Callable[[str], tuple[int, dict]]
@@ -27,6 +27,10 @@ class ClientError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(f"{message} (HTTP {status})" if status else message)
         self.status, self.message = status, message
+
+
+class Unanswered(ClientError):
+    """No answer at all (refused, timed out, a proxy failed): worth asking again."""
 
 
 class KeyNotLoggedYet(ClientError):
@@ -102,45 +106,66 @@ class SigningClient:
         return self.token(self.key_for_invitation(invitation), {"invitation": invitation})
 
     def key_log_proof(self, receipt: dict, log_key: str | None = None) -> dict:
-        """Check, before redeeming, that the token's key is the letter's one key for its company and is in
-        the public log; the key entry's inclusion proof, to keep with the receipt.
+        """Check, before redeeming, that the token's key is the one key the site lists for its company and
+        that this letter's public log holds it; the key entry's inclusion proof, to keep with the receipt.
 
         Why: a site that gave one signer a key of their own would recognise that signer's token when it
-        is redeemed, whatever the delay or network. Such a key has to be in the public log for the token
-        to count, and there any audit flags a second key for a company (ledger/audit.py). So the key
-        entry's inclusion proof is checked against a tree head signed with the log's key (``log_key``:
-        pinned by the signer, or else the site's own, ``/api/v1/log/key``). KeyNotLoggedYet: not
-        published yet, ask again after the next batch. KeyNotTrustworthy: the answers contradict.
+        is redeemed, whatever the delay or network. This does not prevent that; it makes it leave
+        evidence. The key must be in the letter's log, under a tree head signed with the log's key
+        (``log_key``: pinned by the signer from elsewhere, or else the site's own ``/api/v1/log/key``), where
+        any audit flags a second key for a company; the signer keeps the signed proof. A site that shows one
+        signer a log of their own (a split view) is caught only when someone compares tree heads
+        (``undersigned audit --receipt`` later, or other auditors).
+
+        KeyNotLoggedYet: not published yet (or the log's key was just rotated): ask again after the next
+        batch. KeyNotTrustworthy: the answers contradict each other or the log. ClientError: the letter
+        no longer takes signatures, or the receipt is malformed.
         """
-        company, key_id = receipt.get("company"), receipt["key_id"]
-        if not isinstance(company, str):
-            raise ClientError(0, "The receipt names no company.")
-        listed = self.keys(company=company)
-        mine = [key for key in listed if key.get("key_id") == key_id]
+        company, key_id = receipt.get("company"), receipt.get("key_id")
+        try:
+            message, signature = blindrsa.b64u_decode(receipt["message"]), blindrsa.b64u_decode(receipt["signature"])
+        except (KeyError, TypeError, blindrsa.BlindRSAError):
+            message = signature = None
+        if not isinstance(company, str) or not isinstance(key_id, str) or message is None:
+            raise ClientError(0, "The receipt is incomplete (company, key_id, message or signature).")
+        try:
+            # Every key of the letter, destroyed ones included: a closed letter says so plainly.
+            of_company = [key for key in self.keys() if key["company"] == company]
+            mine = [key for key in of_company if key["key_id"] == key_id]
+            if mine and mine[0]["signs_tokens"] is False:
+                raise ClientError(0, "The letter no longer takes signatures: its keys were destroyed when it closed.")
+            live = [key for key in of_company if key["signs_tokens"] is not False]
+            index = mine[0]["log_index"] if mine else None
+        except (KeyError, TypeError, AttributeError):
+            raise KeyNotTrustworthy(0, "The site's list of keys is malformed.") from None
         if not mine:
-            raise KeyNotTrustworthy(0, f"The site does not list this token's key for {company} (or no longer signs with it).")
-        if len(listed) != 1:
-            raise KeyNotTrustworthy(0, f"The site lists {len(listed)} keys for {company}, not one.")
-        index = mine[0].get("log_index")
+            raise KeyNotTrustworthy(0, f"The site does not list this token's key for {company}.")
+        if len(live) != 1:
+            raise KeyNotTrustworthy(0, f"The site lists {len(live)} keys for {company}, not one.")
         if index is None:
             raise KeyNotLoggedYet(0, "The token's key is not in the letter's public log yet.")
-        if type(index) is not int:
-            raise KeyNotTrustworthy(0, "The site's log_index for the key is not a number.")
+        if type(index) is not int or index < 0:
+            raise KeyNotTrustworthy(0, "The site's log_index for the key is not a leaf index.")
         status, answer = self.get(f"{self.base}/log/proof/inclusion?index={index}")
         if status in (404, 503):  # not covered by a signed tree head yet, or a proof waits for the next batch
             raise KeyNotLoggedYet(status, "The token's key is not in a signed tree head of the public log yet.")
         answer = self._check(status, answer, 200)
-        if log_key is None:
-            log_key = self._check(*self.get("/api/v1/log/key"), 200).get("public_key")
+        served = self._check(*self.get("/api/v1/log/key"), 200)
+        if not isinstance(answer, dict) or not isinstance(served, dict):
+            raise KeyNotTrustworthy(0, "The site's answer about its log is malformed.")
         try:
-            verify_inclusion_answer(answer, log_key)
+            verify_inclusion_answer(answer, log_key or served.get("public_key"), self.letter)
+            if answer["leaf_index"] != index:
+                raise InclusionError(f"the proof is for leaf {answer['leaf_index']}, not {index}")
+            check_key_entry(answer["entry"], company=company, key_id=key_id, message=message, signature=signature)
         except InclusionError as error:
-            raise KeyNotTrustworthy(0, f"The log's proof for the token's key does not verify: {error}.") from None
-        expected = {"kind": "key", "company": company, "key_id": key_id, "spki": mine[0].get("public_key"),
-                    "variant": blindrsa.RSABSSA_SHA384_PSS_RANDOMIZED.name}
-        entry = answer["entry"]
-        if answer["leaf_index"] != index or any(entry.get(name) != value for name, value in expected.items()):
-            raise KeyNotTrustworthy(0, f"Leaf {answer['leaf_index']} of the log is not this token's key for {company}.")
+            head = answer.get("tree_head")
+            head_key = head.get("key_id") if isinstance(head, dict) else None
+            retired_keys = served.get("retired_keys")
+            retired = {k.get("key_id") for k in retired_keys if isinstance(k, dict)} if isinstance(retired_keys, list) else set()
+            if log_key is None and head_key in retired:  # rotated since the last batch: its next head uses the new key
+                raise KeyNotLoggedYet(0, "The log's key was just replaced; the next batch is signed with the new one.") from None
+            raise KeyNotTrustworthy(0, f"The log's proof for the token's key does not hold: {error}.") from None
         return {name: answer[name] for name in ("leaf_index", "entry", "proof", "tree_head")}
 
     def submit(self, receipt: dict, *, name: str = "", role: str = "", comment: str = "", show_name: bool = False) -> dict:

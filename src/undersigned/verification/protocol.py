@@ -89,6 +89,27 @@ def receipt_text(receipt: dict) -> str:
     return RECEIPT_TEXT_PREFIX + blindrsa.b64u_encode(data)
 
 
+def write_receipt_file(path, receipt: dict, *, one_line: bool = False) -> None:
+    """Write a receipt readable by its owner only, all at once (a temporary file renamed over the old
+    one): never a half-written receipt, even when the disk fills up. ``one_line``: the copyable text form."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    text = receipt_text(receipt) + "\n" if one_line else json.dumps(receipt, indent=2, sort_keys=True) + "\n"
+    temporary = path.with_name(path.name + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def read_receipt(text: str) -> dict:
     """A receipt from its one-line text or its JSON; BadToken if it is neither."""
     if not isinstance(text, str):
