@@ -130,7 +130,8 @@ _PLAIN_MEMBER = rb'"[a-z_]{1,32}":(?:null|"[^"\\\x00-\x1f]*")'
 _PLAIN_DISPLAY = re.compile(rb"(?:%s(?:,%s)*)?" % (_PLAIN_MEMBER, _PLAIN_MEMBER))
 _DISPLAY_MEMBER = re.compile(rb'"([a-z_]{1,32})":(?:null|"([^"]*)")')
 _MAX_DISPLAYS_REMEMBERED = 4096
-_BLOCK_LINES = 256  # lines checked together (``_Auditor.check_block``)
+_BLOCK_LINES = 1024  # lines checked together (``_Auditor.check_block``): the time spent outside the verify calls
+# was 2 to 4 % less than with 256 (about a megabyte of lines a block; 4096 measured the same within the noise)
 _READ_SIZE = 1 << 17  # compressed bytes read at a time: about what decompresses to _INFLATE_SIZE (zlib copies the
 # input a call leaves over, a megabyte read at a time cost 0.3 µs a line)
 _INFLATE_SIZE = 1 << 18  # decompressed bytes at a time, at most: a small file can expand a lot, and text that fits in
