@@ -478,6 +478,25 @@ def test_since_is_recomputed_at_any_size_even_inside_a_run_of_counted_signatures
         assert checks(report) == {"since"} and "rewritten" in report.failures[0].message, size
 
 
+@pytest.mark.parametrize("tamper", [False, True])
+def test_a_tree_head_moved_earlier_is_compared_inside_a_run_of_counted_signatures(log, monkeypatch, tamper):
+    lines = list(log.lines_list)
+    heads = [i for i, line in enumerate(lines) if b'"kind":"tree_head"' in line]
+    i = heads[len(heads) // 2]
+    assert all(b'"kind":"signature"' in line for line in lines[i - 4 : i])
+    lines.insert(i - 4, lines.pop(i))  # its size is reached four signatures later
+    if tamper:  # a changed byte in one of those four
+        lines[i - 1] = lines[i - 1].replace(b'"display":{', b'"display":{ ', 1)
+    report = same_reports(lines, monkeypatch)
+    misplaced = [f for f in report.failures if f.check == "tree_head"]
+    assert len(misplaced) == 1 and misplaced[0].line == i - 3 and "misplaced" in misplaced[0].message
+    if tamper:  # that head's root is the first to differ, when its size is reached
+        assert checks(report) == {"tree_head", "root", "format"}
+        assert [f for f in report.failures if f.check == "root"][0].line == i - 3
+    else:
+        assert checks(report) == {"tree_head"}
+
+
 def test_since_fails_when_the_log_shrank_or_is_another_log(log):
     head = log.tree_heads[-1].tree_head
     bigger = sign_tree_head(log.log_key, TreeHead(head.log_id, head.tree_size + 5, os.urandom(32), head.timestamp))

@@ -114,13 +114,13 @@ _sha256 = hashlib.sha256
 _digest = type(_sha256()).digest
 _LEAF_PREFIX = b"\x00".__add__  # RFC 9162 §2.1.1: a leaf's hash is SHA-256(0x00 ‖ entry)
 
-# A verified signature entry in its canonical form, as ``_Auditor.verified`` reads it: members in RFC 8785
+# A verified signature entry in its canonical form, as ``_Auditor.prepare_block`` reads it: members in RFC 8785
 # order, values between quotes (each checked there); ``display`` without a closing brace in its values.
 _VERIFIED_LINE = re.compile(
     rb'\{"batch":"([^"]*)","company":"([^"]*)","display":\{([^}]*)\},"key_id":"([^"]*)","kind":"signature",'
     rb'"message":"([^"]*)","signature":"([^"]*)","type":"verified"\}\Z'
 )
-# The same for a self-reported signature (``_Auditor.count_self_reported``).
+# The same for a self-reported signature (``_Auditor.count_block``).
 _SELF_REPORTED_LINE = re.compile(
     rb'\{"batch":"([^"]*)","company":(null|"[^"]*"),"display":\{([^}]*)\},"id":"([0-9a-f]{32})","kind":"signature",'
     rb'"type":"self_reported"\}\Z'
