@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.db import connection
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from undersigned.contracts.models import Award, AwardCategory
 
@@ -49,6 +50,33 @@ class Rule:
             word = match.group(1).lower()
             reasons.append(f"the {'words' if ' ' in word else 'word'} '{word}'")
         return "matched " + " and ".join(reasons) if reasons else None
+
+
+# What Rule.explain writes (the stored text, kept in English for the CSV and the API): its reasons in
+# order, PSC, NAICS, then the keyword, joined by " and ". The keyword is last and may hold any character.
+_EXPLANATION = re.compile(r"matched (?:PSC (?P<psc>\S+)(?: and |$))?(?:NAICS (?P<naics>\S+)(?: and |$))?"
+                          r"(?:the words? '(?P<word>.*)')?", re.S)
+
+
+@lru_cache(maxsize=4096)
+def _explanation_in(language: str, text: str) -> str:
+    found = _EXPLANATION.fullmatch(text)
+    if not found or not any(found.groups()):
+        return text  # not written by Rule.explain: shown as stored
+    reasons = []
+    if found["psc"]:
+        reasons.append(_("PSC %(code)s") % {"code": found["psc"]})
+    if found["naics"]:
+        reasons.append(_("NAICS %(code)s") % {"code": found["naics"]})
+    if found["word"] is not None:
+        word = found["word"]
+        reasons.append(_("the words “%(words)s”") % {"words": word} if " " in word else _("the word “%(word)s”") % {"word": word})
+    return _("matched %(reasons)s") % {"reasons": _(" and ").join(reasons)}
+
+
+def explanation_in_language(text: str) -> str:
+    """A stored explanation (``matched PSC 7A20 and the word 'facial'``) in the active language, for pages."""
+    return _explanation_in(get_language() or "en", text or "")
 
 
 @cache

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from undersigned.companies.models import Company
 from undersigned.contracts.agencies import BY_SHORT, agency_label
 from undersigned.contracts.attribution import descendants
-from undersigned.contracts.categories import all_categories
+from undersigned.contracts.categories import all_categories, explanation_in_language
 from undersigned.contracts.models import Award, AwardCategory
 from undersigned.contracts.report import award_json, categories_of, company_record, write_csv
 from undersigned.contracts.templatetags.contracts import dollars
@@ -155,7 +155,8 @@ def award_rows(awards, categories: dict, *, with_company: bool = False) -> list[
         "agency": award.agency_label, "subtier_name": award.subtier_name, "obligated": dollars(award.obligated),
         "first": _day(award.first_action_date), "last": _day(award.last_action_date),
         "status": award.status, "status_label": award.status_label, "link": award.link_method_label,
-        "tags": [(names.get(tag.category, tag.category), pattern.replace("SLUG", tag.category), tag.explanation)
+        "tags": [(names.get(tag.category, tag.category), pattern.replace("SLUG", tag.category),
+                  explanation_in_language(tag.explanation))
                  for tag in categories.get(award.award_key, [])],
     } for award in awards]
 
@@ -190,7 +191,7 @@ def category(request, slug: str):
     explanations = dict(tags.filter(award_id__in=[a.award_key for a in page.object_list]).values_list("award_id", "explanation"))
     return render(request, "contracts/category.html", {
         "category": found, "page": page, "total": awards.aggregate(total=Sum("obligated"))["total"],
-        "rows": [(award, explanations.get(award.award_key, "")) for award in page.object_list],
+        "rows": [(award, explanation_in_language(explanations.get(award.award_key, ""))) for award in page.object_list],
     })
 
 
