@@ -28,3 +28,13 @@ def test_a_receipt_without_its_proof_gets_it_saved_and_then_proves_inclusion_by_
 
         again = run(["audit", "--receipt", name], tmp_path)
         assert again.returncode == 0 and "the receipt's own inclusion proof verifies" in again.stdout, again.stdout
+
+
+def test_a_receipt_whose_signature_is_not_in_the_log_says_why(site, smtp_sink, tmp_path):
+    path = sign_verified(site, smtp_sink, "not.yet.logged@google.com", tmp_path)
+    receipt = json.loads(path.read_text())
+    # A token the log does not hold (as while its batch is still to come): the site's own words are shown.
+    unknown = {**receipt, "message": receipt["message"][:-4] + ("AAAA" if not receipt["message"].endswith("AAAA") else "BBBB")}
+    (tmp_path / "unknown.json").write_text(json.dumps(unknown))
+    result = run(["audit", "--receipt", "unknown.json"], tmp_path)
+    assert result.returncode == 1 and "HTTP 404: This entry is not in the log (yet" in result.stdout, result.stdout

@@ -36,8 +36,17 @@ def _get(client, url: str, what: str):
     except httpx.HTTPError as error:
         raise AuditProblem(f"cannot fetch {what} ({url}): {type(error).__name__}: {error}") from None
     if response.status_code != 200:
-        raise AuditProblem(f"cannot fetch {what} ({url}): HTTP {response.status_code}")
+        raise AuditProblem(f"cannot fetch {what} ({url}): HTTP {response.status_code}{_said(response)}")
     return response
+
+
+def _said(response) -> str:
+    """The site's own explanation of a refusal (the API answers errors as {"error": "…"}), if any."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return ""
+    return f": {error[:300]}" if isinstance(error, str) and error else ""
 
 
 def _get_json(client, url: str, what: str) -> dict:
