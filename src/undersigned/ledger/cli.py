@@ -313,8 +313,9 @@ def _check_key_log(client, log_url: str, receipt: dict, key, latest, passed: lis
     except (KeyError, TypeError, ValueError, AttributeError, BlindRSAError) as error:  # InclusionError, ProofError …
         failed.append(f"[receipt] the token key's log entry the signer was shown is not in the log shown now: {error}")
         return
-    passed.append(f"the token's key was in the log the signer was shown (leaf {key_log['leaf_index']}, tree of "
-                  f"{shown.tree_size} entries), and that log is part of the one the site shows now")
+    size = f"{shown.tree_size} entr{'y' if shown.tree_size == 1 else 'ies'}"
+    passed.append(f"the token's key was in the log the signer was shown (leaf {key_log['leaf_index']} of a tree of "
+                  f"{size}), and that log is part of the one the site shows now")
 
 
 def _rewrite_receipt(path: Path, old_text: str, receipt: dict) -> None:
