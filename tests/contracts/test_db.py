@@ -69,3 +69,19 @@ def test_it_raises_the_writers_error_after_the_bytes_it_wrote(tmp_path):
         written = pool.submit(lambda: duckdb.connect().execute("COPY (SELECT nothing) TO 'x.csv'"))
         with pytest.raises(duckdb.BinderException):
             list(db._written_so_far(tmp_path / "never.csv", written))
+
+
+def test_a_failure_beside_duckdbs_work_is_the_error_reported_and_stops_that_work():
+    # DuckDB refuses to close a cursor busy in another thread; that refusal must not replace the error
+    # (or the Ctrl-C) that stopped the load, and the work must not run on to its end first.
+    import time
+
+    duck = duckdb.connect()
+    began = time.monotonic()
+    with pytest.raises(RuntimeError, match="the load's own error"):
+        with db.in_background(duck, lambda cursor: cursor.execute(
+                "SELECT sum(i * i) FROM range(100000000000) t(i)").fetchone()) as work:
+            time.sleep(0.2)
+            raise RuntimeError("the load's own error")
+    assert work.done() and time.monotonic() - began < 30
+    assert duck.execute("SELECT 42").fetchone() == (42,)

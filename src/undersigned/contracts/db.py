@@ -12,8 +12,9 @@ import json
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from itertools import islice
 from pathlib import Path
@@ -164,25 +165,40 @@ def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str],
         return upsert_batches(table, columns, key, fetched(duck, sql), update=update, on_batch=on_batch,
                               split=split, fresh=fresh)
     conflict = _on_conflict(table, columns, key, update)
-    with tempfile.TemporaryDirectory(prefix="undersigned-copy-") as directory, ThreadPoolExecutor(1) as pool, \
-            duck.cursor() as writer:
+    with tempfile.TemporaryDirectory(prefix="undersigned-copy-") as directory:
         path = Path(directory) / f"{table}.csv"
-        written = pool.submit(lambda: writer.execute(f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)").fetchone()[0])
+        with in_background(duck, lambda writer: writer.execute(
+                f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)").fetchone()[0]) as written:
 
-        def fill(raw, target):
-            with raw.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
-                for chunk in _written_so_far(path, written):
-                    copy.write(chunk)
+            def fill(raw, target):
+                with raw.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+                    for chunk in _written_so_far(path, written):
+                        copy.write(chunk)
 
-        if split and _copied_straight(table, fill):
-            if fresh is not None:
-                fresh.update(found for (found,) in duck.execute(f"SELECT {key[0]} FROM ({sql})").fetchall())
-        else:
-            _merge(table, columns, ", ".join(columns), conflict, fill)
-        count = written.result()
+            if split and _copied_straight(table, fill):
+                if fresh is not None:
+                    fresh.update(found for (found,) in duck.execute(f"SELECT {key[0]} FROM ({sql})").fetchall())
+            else:
+                _merge(table, columns, ", ".join(columns), conflict, fill)
+            count = written.result()
     if on_batch:
         on_batch(count)
     return count
+
+
+@contextmanager
+def in_background(duck, work: Callable) -> Iterator[Future]:
+    """``work(cursor)`` on a new cursor of ``duck``, in another thread: its Future. If the block fails
+    (an error, Ctrl-C) the work is interrupted; either way it is over before the cursor closes (DuckDB
+    refuses to close a cursor busy in another thread, and that refusal would hide the block's own error)."""
+    with duck.cursor() as cursor, ThreadPoolExecutor(1) as pool:
+        future = pool.submit(work, cursor)
+        try:
+            yield future
+        except BaseException:
+            cursor.interrupt()
+            wait([future])
+            raise
 
 
 def _written_so_far(path: Path, written: Future) -> Iterator[bytes]:
@@ -191,8 +207,12 @@ def _written_so_far(path: Path, written: Future) -> Iterator[bytes]:
     writer's error after the bytes, so that a COPY stops rather than keeping part of the rows."""
     while not path.exists() and not written.done():
         wait([written], timeout=0.005)
-    if path.exists():
-        with path.open("rb") as rows:
+    try:
+        rows = path.open("rb")
+    except FileNotFoundError:  # never made, or DuckDB failed and removed it: its error follows
+        rows = None
+    if rows is not None:
+        with rows:
             while True:
                 done = written.done()  # before reading: all it wrote by then is read below
                 while chunk := rows.read(1 << 20):

@@ -17,7 +17,6 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,8 +304,7 @@ def _write(con: duckdb.DuckDBPyConnection, source: sources.Source, report: Repor
         # DuckDB derives the awards and the recipients (on another core) while the database takes the
         # transactions.
         derive = [sources.award_rows_sql(db.timestamp(now), timezone.localdate(now)), sources.RECIPIENT_ROWS]
-        with ThreadPoolExecutor(1) as pool, con.cursor() as other:
-            derived = pool.submit(lambda: [other.execute(sql) for sql in derive])
+        with db.in_background(con, lambda other: [other.execute(sql) for sql in derive]) as derived:
             report.rows_loaded = upsert_transaction_rows(con, on_batch=progress.loaded)
             derived.result()
         changes.recipients |= upsert_recipients(_stream(con, "SELECT * FROM recipient_rows"))
