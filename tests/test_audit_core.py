@@ -699,3 +699,18 @@ def test_any_changed_byte_of_a_signature_is_reported_like_the_general_path(log, 
     lines[i] = bytes(line)
     report = same_reports(reseal_tolerant(lines, log.log_key), monkeypatch)
     assert "internal" not in checks(report)
+
+
+def test_an_empty_batch_time_is_named_on_both_paths_even_first(log, monkeypatch):
+    # The batch time before any entry is "", not a time: an entry whose batch is "" is checked, and the
+    # self-reported signatures after it are not counted by the fast path under that non-time.
+    objs = [json.loads(data) for data in log.lines_list]
+    verified = next(o for o in objs if o.get("type") == "verified")
+    self_reported = next(o for o in objs if o.get("type") == "self_reported" and o["company"] is not None)
+    verified = dict(verified, batch="", company=self_reported["company"])
+    self_reported = dict(self_reported, batch="")
+    lines = [log.lines_list[0], line_of(verified), line_of(self_reported), line_of(dict(self_reported, id="f" * 32)),
+             line_of({"kind": "end", "entries": 3, "tree_heads": 0})]
+    report = same_reports(lines, monkeypatch)
+    assert report.self_reported == 0
+    assert {f.line for f in report.failures if "not a UTC time" in f.message} >= {2, 3, 4}

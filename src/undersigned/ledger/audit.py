@@ -530,7 +530,11 @@ class _Auditor:
             prepared = self.prepare_block(block)
         except Exception:  # noqa: BLE001 # pragma: no cover - a bug; ``line`` will say what is wrong
             prepared = [None] * len(block)
-        self.count_block(block, prepared, _verify_block(prepared))
+        try:
+            self.count_block(block, prepared, _verify_block(prepared))
+        except Exception as exc:  # noqa: BLE001 - a bug: the audit fails and says so, never a traceback
+            self.fail("internal", f"unexpected {type(exc).__name__} while counting the lines after line "
+                                  f"{self.line_no}: {exc}", self.line_no)
 
     def prepare_block(self, block: list[bytes]) -> list[tuple[_TokenKey, bytes, bytes, bytes] | None]:
         """For each line, (key, batch, token message, signature) if it is a verified signature in the form
@@ -856,7 +860,7 @@ class _Auditor:
                 raise _Bad("key_id is not 64 lowercase hex digits")
             message = _b64u(obj["message"], "message")
             signature = _b64u(obj["signature"], "signature")
-            if obj["batch"] != self.last_batch:
+            if obj["batch"] != self.last_batch or not self.last_batch:  # "" is what it starts as, not a time
                 _time(obj["batch"])
             self.display(obj["display"])
             if not is_canonical(data, obj, ascii_keys=True):
