@@ -587,6 +587,7 @@ class _Auditor:
         kinds, companies, messages = bytearray(), array("i"), []
         for data, item, ok in zip(block, prepared, verified):
             n += 1
+            kind = None  # _VERIFIED or _SELF once this line is counted here
             if ok and batch_now is not None:
                 key, batch, message, _signature = item
                 c = company_index.get(key.company)
@@ -594,12 +595,7 @@ class _Auditor:
                     tokens[message] = leaf
                     tokens_verified += 1
                     company_counts[c][0] += 1
-                    run.append(data)
-                    kinds.append(_VERIFIED)
-                    companies.append(c)
-                    messages.append(message)
-                    leaf += 1
-                    continue
+                    kind = _VERIFIED
             elif batch_now is not None and type(data) is bytes and (found := self_line(data)) is not None:
                 batch, company, display, sid = found.groups()
                 c = company_index_raw.get(company)
@@ -608,12 +604,14 @@ class _Auditor:
                     if sid not in self_ids:
                         self_ids.add(sid)
                         company_counts[c][1] += 1
-                        run.append(data)
-                        kinds.append(_SELF)
-                        companies.append(c)
-                        messages.append(None)
-                        leaf += 1
-                        continue
+                        kind, message = _SELF, None
+            if kind is not None:
+                run.append(data)
+                kinds.append(kind)
+                companies.append(c)
+                messages.append(message)
+                leaf += 1
+                continue
             if run:
                 self.add_leaves(run, kinds, companies, messages)
                 run, kinds, companies, messages = [], bytearray(), array("i"), []
