@@ -36,7 +36,6 @@ Checks (each failure's ``check``):
 from __future__ import annotations
 
 import binascii
-import hashlib
 import itertools
 import re
 import zlib
@@ -110,9 +109,6 @@ _B64U_LAST = (b"", b"", b"AQgw", b"AEIMQUYcgkosw048")  # by length % 4: last cha
 # here (a character outside the alphabet, wrong padding) at a fraction of the cost: a fifth of the
 # auditor's own time per signature went to binascii's byte-at-a-time decoder.
 _b64decode = pybase64.b64decode
-_sha256 = hashlib.sha256
-_digest = type(_sha256()).digest
-_LEAF_PREFIX = b"\x00".__add__  # RFC 9162 §2.1.1: a leaf's hash is SHA-256(0x00 ‖ entry)
 
 # A verified signature entry in its canonical form, as ``_Auditor.prepare_block`` reads it: members in RFC 8785
 # order, values between quotes (each checked there); ``display`` without a closing brace in its values.
@@ -691,7 +687,7 @@ class _Auditor:
 
     def add_leaf(self, data: bytes, kind: int, company: int, message: bytes | None) -> int:
         index = self.cr.size
-        self.cr.append(hashlib.sha256(b"\x00" + data).digest())
+        self.cr.append(merkle.leaf_hash(data))
         self.leaf_kind.append(kind)
         self.leaf_company.append(company)
         self.leaf_message.append(message)
@@ -702,7 +698,7 @@ class _Auditor:
     def add_leaves(self, lines: list[bytes], kinds: bytearray, companies: array, messages: list[bytes | None]) -> None:
         """``add_leaf`` for consecutive lines: their leaf hashes enter the Merkle frontier a level at a time
         (``CompactRange.extend``), stopping at each size where a root is due."""
-        hashes = list(map(_digest, map(_sha256, map(_LEAF_PREFIX, lines))))
+        hashes = merkle.leaf_hashes(lines)
         self.leaf_kind += kinds
         self.leaf_company += companies
         self.leaf_message += messages
