@@ -294,7 +294,7 @@ def mint_invitations(letter: Letter, company, *, count: int = 1, days: int = 14)
     keys.live_key(letter, company)
     codes = []
     expires_at = timezone.now() + timedelta(days=days)
-    for _ in range(count):
+    for _number in range(count):
         random_part = base64.b32encode(secrets.token_bytes(INVITATION_BYTES)).decode().lower()
         code = f"{company.slug}-{random_part}"
         Invitation.objects.create(letter=letter, company=company, code_digest=_invitation_digest(code),

@@ -62,12 +62,6 @@ def _client(base: str, slug: str):
     return SigningClient(site=base, letter=slug, get=get, post=post)
 
 
-def _save(path: Path, receipt: dict) -> None:
-    from undersigned.verification.protocol import write_receipt_file
-
-    write_receipt_file(path, receipt)
-
-
 def _wait_for_key_in_log(api, receipt: dict, log_key: str | None, wait_seconds: int) -> dict:
     """The token key's inclusion proof (client.SigningClient.key_log_proof), asked for again every
     POLL_SECONDS for up to ``wait_seconds`` while the key is not published yet or the site does not
@@ -155,13 +149,13 @@ def sign(url, email, code, invitation, name, role, comment, show_name, later, su
             code = code or click.prompt("Code")
             receipt = api.token_with_code(email, code, key)
         if later:
-            _save(path, receipt)
+            protocol.write_receipt_file(path, receipt)
             click.echo(f"Token saved, not submitted: {path}\nSubmit it later with: undersigned sign {url} --submit {path}")
             return
         # The token is this person's only one for the letter: on disk from here until it is redeemed,
         # whatever happens next (a wait, a refusal, a lost connection, Ctrl-C).
         if not submit_path or submit_path.resolve() != path.resolve():
-            _save(path, receipt)
+            protocol.write_receipt_file(path, receipt)
         final, key_log = _check_and_submit(api, receipt, log_key, wait_seconds,
                                            dict(name=name, role=role, comment=comment, show_name=show_name), url)
     except _NotSubmitted as stop:
@@ -173,7 +167,7 @@ def sign(url, email, code, invitation, name, role, comment, show_name, later, su
         raise click.ClickException(str(error)) from None
     try:
         # The key's inclusion proof stays with the receipt: evidence of the log this signer was shown.
-        _save(path, {**final, "key_log": key_log})
+        protocol.write_receipt_file(path, {**final, "key_log": key_log})
     except OSError as error:  # the signature counts; the receipt must not be lost with the file
         click.echo(protocol.receipt_text({**final, "key_log": key_log}))
         raise click.ClickException(f"Signed, but the receipt could not be saved in {path} ({error}). It is printed "

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from undersigned.lib import blindrsa
 
@@ -92,9 +94,6 @@ def receipt_text(receipt: dict) -> str:
 def write_receipt_file(path, receipt: dict, *, one_line: bool = False) -> None:
     """Write a receipt readable by its owner only, all at once (a temporary file renamed over the old
     one): never a half-written receipt, even when the disk fills up. ``one_line``: the copyable text form."""
-    import os
-    from pathlib import Path
-
     path = Path(path)
     text = receipt_text(receipt) + "\n" if one_line else json.dumps(receipt, indent=2, sort_keys=True) + "\n"
     temporary = path.with_name(path.name + ".new")
