@@ -51,6 +51,7 @@ INVITATION_BYTES = 15  # 120 bits, 24 base32 characters
 CODE_NETWORK_SCOPE = "code_network"  # RateCounter scope of code requests by network address
 
 WRONG_CODE = _("The code is wrong or has expired. Check it, or ask for a new code.")
+INVITATION_INVALID = _("This invitation code is not valid for this letter: it is wrong, used or expired.")
 
 
 class VerificationError(Exception):
@@ -279,7 +280,7 @@ def issue_token_for_invitation(letter: Letter, *, invitation: object, key_id: ob
     with transaction.atomic():
         found = Invitation.objects.select_for_update().filter(code_digest=digest, letter=letter).first()
         if found is None or found.used or found.expires_at <= timezone.now():
-            raise VerificationError(400, "invitation_invalid", _("This invitation code is not valid for this letter: it is wrong, used or expired."))
+            raise VerificationError(400, "invitation_invalid", INVITATION_INVALID)
         if found.company_id != key.company_id:
             raise VerificationError(400, "wrong_key", _("key_id is not the key of the invitation's company; use the key listed for it."))
         Invitation.objects.filter(pk=found.pk).update(used=True)  # not when: see models.Invitation

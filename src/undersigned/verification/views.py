@@ -64,8 +64,7 @@ def _server_side_token(letter, *, email: str, code: str, invitation: str) -> dic
     key = TokenKey.objects.filter(letter=letter, company=company, destroyed_on__isnull=True).first() if company else None
     if key is None:
         if invitation:
-            raise actions.VerificationError(
-                400, "invitation_invalid", _("This invitation code is not valid for this letter: it is wrong, used or expired."))
+            raise actions.VerificationError(400, "invitation_invalid", actions.INVITATION_INVALID)
         raise actions.VerificationError(400, "wrong_code", actions.WRONG_CODE)
     public = blindrsa.decode_public_key(key.public_key)
     secret = protocol.new_withdrawal_secret()
