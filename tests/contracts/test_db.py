@@ -1,8 +1,7 @@
-"""Rows leaving DuckDB for the database: in order, a batch at a time (``fetched``, SQLite); as the CSV file
-DuckDB writes grows (``_written_so_far``, PostgreSQL)."""
+"""Rows leaving DuckDB for the database: in order, a batch at a time (``fetched``, SQLite); DuckDB's work
+beside a load (``in_background``)."""
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pytest
@@ -26,49 +25,6 @@ def test_it_leaves_no_thread_behind_when_the_caller_stops_early():
     rows.close()
     assert threading.active_count() == before
     assert duck.execute("SELECT 42").fetchone() == (42,)
-
-
-def test_it_reads_a_file_while_another_thread_writes_it(tmp_path):
-    path = tmp_path / "rows.csv"
-    started, go_on = threading.Event(), threading.Event()
-
-    def write():
-        with path.open("wb") as handle:
-            handle.write(b"first\n")
-            handle.flush()
-            started.set()
-            go_on.wait(5)
-            handle.write(b"second\n")
-        return 2
-
-    with ThreadPoolExecutor(1) as pool:
-        written = pool.submit(write)
-        chunks = db._written_so_far(path, written)
-        started.wait(5)
-        assert next(chunks) == b"first\n"  # before the writer is done
-        go_on.set()
-        assert b"".join(chunks) == b"second\n"
-    assert written.result() == 2
-
-
-def test_it_raises_the_writers_error_after_the_bytes_it_wrote(tmp_path):
-    path = tmp_path / "rows.csv"
-
-    def write():
-        path.write_bytes(b"part\n")
-        raise duckdb.IOException("disk full")
-
-    with ThreadPoolExecutor(1) as pool:
-        written = pool.submit(write)
-        chunks = db._written_so_far(path, written)
-        assert next(chunks) == b"part\n"
-        with pytest.raises(duckdb.IOException):
-            next(chunks)
-
-    with ThreadPoolExecutor(1) as pool:  # failed before making the file
-        written = pool.submit(lambda: duckdb.connect().execute("COPY (SELECT nothing) TO 'x.csv'"))
-        with pytest.raises(duckdb.BinderException):
-            list(db._written_so_far(tmp_path / "never.csv", written))
 
 
 def test_a_failure_beside_duckdbs_work_is_the_error_reported_and_stops_that_work():

@@ -159,7 +159,7 @@ def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str],
     """``upsert`` of the rows of a DuckDB query (in ``columns`` order, at most one row per key).
 
     PostgreSQL: DuckDB writes them to a CSV file (NULL unquoted and empty, an empty text quoted: as COPY's
-    CSV format reads them) and COPY sends the file as it grows. SQLite: ``fetchmany`` batches to ``executemany``.
+    CSV format reads them) and COPY sends the file. SQLite: ``fetchmany`` batches to ``executemany``.
     ``fresh``: as for ``upsert_batches`` (on PostgreSQL, all keys or none)."""
     if connection.vendor != "postgresql":
         return upsert_batches(table, columns, key, fetched(duck, sql), update=update, on_batch=on_batch,
@@ -167,20 +167,20 @@ def upsert_query(duck, sql: str, table: str, columns: list[str], key: list[str],
     conflict = _on_conflict(table, columns, key, update)
     with tempfile.TemporaryDirectory(prefix="undersigned-copy-") as directory:
         path = Path(directory) / f"{table}.csv"
-        with in_background(duck, lambda writer: writer.execute(
-                f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)").fetchone()[0]) as written:
+        # The file is read once DuckDB has finished it: read while it grew, it sometimes showed zero bytes
+        # not yet written (DuckDB does not write it strictly in order), which PostgreSQL refused.
+        (count,) = duck.execute(f"COPY ({sql}) TO '{path}' (FORMAT csv, HEADER false)").fetchone()
 
-            def fill(raw, target):
-                with raw.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
-                    for chunk in _written_so_far(path, written):
-                        copy.write(chunk)
+        def fill(raw, target):
+            with raw.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy, path.open("rb") as rows:
+                while chunk := rows.read(1 << 20):
+                    copy.write(chunk)
 
-            if split and _copied_straight(table, fill):
-                if fresh is not None:
-                    fresh.update(found for (found,) in duck.execute(f"SELECT {key[0]} FROM ({sql})").fetchall())
-            else:
-                _merge(table, columns, ", ".join(columns), conflict, fill)
-            count = written.result()
+        if split and _copied_straight(table, fill):
+            if fresh is not None:
+                fresh.update(found for (found,) in duck.execute(f"SELECT {key[0]} FROM ({sql})").fetchall())
+        else:
+            _merge(table, columns, ", ".join(columns), conflict, fill)
     if on_batch:
         on_batch(count)
     return count
@@ -199,28 +199,6 @@ def in_background(duck, work: Callable) -> Iterator[Future]:
             cursor.interrupt()
             wait([future])
             raise
-
-
-def _written_so_far(path: Path, written: Future) -> Iterator[bytes]:
-    """The bytes of the file another thread is writing (``written``: its work), as they come: PostgreSQL
-    parses the first rows while DuckDB still formats the last (a second off a load of 200,000). Raises the
-    writer's error after the bytes, so that a COPY stops rather than keeping part of the rows."""
-    while not path.exists() and not written.done():
-        wait([written], timeout=0.005)
-    try:
-        rows = path.open("rb")
-    except FileNotFoundError:  # never made, or DuckDB failed and removed it: its error follows
-        rows = None
-    if rows is not None:
-        with rows:
-            while True:
-                done = written.done()  # before reading: all it wrote by then is read below
-                while chunk := rows.read(1 << 20):
-                    yield chunk
-                if done:
-                    break
-                wait([written], timeout=0.005)
-    written.result()
 
 
 def _copied_straight(table: str, fill) -> bool:
